@@ -1,0 +1,3 @@
+export * from './assert.ts';
+export * from './ports.ts';
+export * from './queue.ts';
