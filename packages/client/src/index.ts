@@ -1,1 +1,5 @@
-export {};
+export * from './errors.ts';
+export * from './codec.ts';
+export * from './versions.ts';
+export * from './connection.ts';
+export * from './client.ts';
