@@ -118,6 +118,9 @@ export interface FetchResult {
   lastStableOffset: number;
 }
 
+/** Kafka's all-zero uuid in the codec's base64url form: "no topic id". */
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
 export const OffsetSpec = { Latest: -1, Earliest: -2, MaxTimestamp: -3 } as const;
 
 /** Errors a metadata refresh and a retry can cure (the broker did not act on the request). */
@@ -166,6 +169,7 @@ interface MetadataBody {
   topics: {
     errorCode: number;
     name: string | null;
+    topicId?: string;
     isInternal?: boolean;
     partitions: {
       errorCode: number;
@@ -193,6 +197,8 @@ export class KafkaClient {
   readonly #links = new Map<string, Promise<BrokerLink>>();
   readonly #brokers = new Map<number, BrokerAddress>();
   readonly #leaders = new Map<string, number>();
+  readonly #topicIds = new Map<string, string>();
+  readonly #topicNames = new Map<string, string>();
   #controllerId = -1;
   #closed = false;
 
@@ -395,10 +401,9 @@ export class KafkaClient {
   async metadata(topics?: string[]): Promise<ClusterMetadata> {
     const link = await this.#anyLink();
     const { body } = await this.#call<MetadataBody>(link, Api.Metadata, (v) => ({
-      topics: topics === undefined ? (v >= 1 ? null : []) : topics.map((name) => ({ name })),
-      allowAutoTopicCreation: false,
-      includeClusterAuthorizedOperations: false,
-      includeTopicAuthorizedOperations: false,
+      topics: topics === undefined ? null : topics.map((name) => ({ name })),
+      // Only from v4 on can a client refuse auto-creation; before that the field does not exist.
+      ...(v >= 4 ? { allowAutoTopicCreation: false } : {}),
     }));
     const brokers: BrokerAddress[] = body.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack ?? null }));
     for (const b of brokers) this.#brokers.set(b.nodeId, b);
@@ -428,6 +433,12 @@ export class KafkaClient {
     };
     for (const t of result.topics) {
       for (const p of t.partitions) this.#leaders.set(`${t.name}:${p.partition}`, p.leader);
+    }
+    for (const t of body.topics) {
+      if (t.name && t.topicId && t.topicId !== ZERO_UUID) {
+        this.#topicIds.set(t.name, t.topicId);
+        this.#topicNames.set(t.topicId, t.name);
+      }
     }
     return result;
   }
@@ -485,12 +496,15 @@ export class KafkaClient {
     const { body } = await this.#call<{ responses: { name: string | null; errorCode: number; errorMessage?: string | null }[] }>(
       link,
       Api.DeleteTopics,
-      () => ({ topicNames: names, timeoutMs }),
+      (v) => (v >= 6 ? { topics: names.map((name) => ({ name, topicId: ZERO_UUID })), timeoutMs } : { topicNames: names, timeoutMs }),
       timeoutMs + 5000,
     );
     for (const r of body.responses) this.#check(r.errorCode, `DeleteTopics ${r.name ?? ''}`, r.errorMessage);
     for (const name of names) {
       for (const key of [...this.#leaders.keys()]) if (key.startsWith(`${name}:`)) this.#leaders.delete(key);
+      const id = this.#topicIds.get(name);
+      this.#topicIds.delete(name);
+      if (id !== undefined) this.#topicNames.delete(id);
     }
   }
 
@@ -630,10 +644,41 @@ export class KafkaClient {
     const maxBytes = options.maxBytes ?? 1024 * 1024;
     return this.#retrying(`Fetch ${topic}-${partition}`, async () => {
       const link = await this.#leaderLink(topic, partition);
-      const { body } = await this.#call<{
+      const topicId = this.#topicIds.get(topic);
+      // Fetch 13+ names topics by id; without one (metadata older than v10) stay at 12.
+      let version = pickVersion(Api.Fetch, link.versions, link.connection.broker);
+      if (version >= 13 && topicId === undefined) version = 12;
+      const request = {
+        replicaId: -1,
+        maxWaitMs,
+        minBytes: options.minBytes ?? 1,
+        maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            ...(version >= 13 ? { topicId } : { topic }),
+            partitions: [
+              {
+                partition,
+                currentLeaderEpoch: -1,
+                fetchOffset: offset,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1,
+                partitionMaxBytes: maxBytes,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
+      };
+      const body = await link.connection.request<{
         errorCode?: number;
         responses: {
-          topic: string;
+          topic?: string;
+          topicId?: string;
           partitions: {
             partitionIndex: number;
             errorCode: number;
@@ -643,40 +688,9 @@ export class KafkaClient {
             records: Buffer | null;
           }[];
         }[];
-      }>(
-        link,
-        Api.Fetch,
-        () => ({
-          clusterId: null,
-          replicaId: -1,
-          maxWaitMs,
-          minBytes: options.minBytes ?? 1,
-          maxBytes,
-          isolationLevel: 0,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: [
-            {
-              topic,
-              partitions: [
-                {
-                  partition,
-                  currentLeaderEpoch: -1,
-                  fetchOffset: offset,
-                  lastFetchedEpoch: -1,
-                  logStartOffset: -1,
-                  partitionMaxBytes: maxBytes,
-                },
-              ],
-            },
-          ],
-          forgottenTopicsData: [],
-          rackId: '',
-        }),
-        maxWaitMs + 30_000,
-      );
+      }>(Api.Fetch, version, request, { timeoutMs: maxWaitMs + 30_000 });
       this.#check(body.errorCode ?? 0, `Fetch ${topic}-${partition} at broker ${link.connection.broker}`);
-      const p = this.#onlyPartition(body.responses, (t) => t.topic, (t) => t.partitions, (x) => x.partitionIndex, topic, partition, 'Fetch');
+      const p = this.#onlyPartition(body.responses, (t) => (version >= 13 ? this.#topicNames.get(t.topicId ?? '') : t.topic), (t) => t.partitions, (x) => x.partitionIndex, topic, partition, 'Fetch');
       this.#check(p.errorCode, `Fetch ${topic}-${partition} at broker ${link.connection.broker}`);
       const all = p.records === null || p.records.length === 0 ? [] : this.#codec.decodeRecordSet(p.records);
       // A batch can start before the requested offset; its earlier records were already consumed.

@@ -30,18 +30,17 @@ export interface VersionRange {
 
 /**
  * Versions the client implements. Lower bounds: the first version with record batch v2 (Produce 3,
- * Fetch 4), timestamps in ListOffsets (1), configSource in DescribeConfigs (1). Upper bounds stop before
- * versions that address topics by id only (Fetch 13+, DeleteTopics 6) or need ids in the request
- * (Metadata 10+), which this client does not need.
+ * Fetch 4), timestamps in ListOffsets (1), configSource in DescribeConfigs (1). Fetch 13+ addresses
+ * topics by id, which the client learns from Metadata 10+; without an id it stays at Fetch 12.
  */
 export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.Produce, { min: 3, max: 11 }],
-  [Api.Fetch, { min: 4, max: 12 }],
+  [Api.Fetch, { min: 4, max: 17 }],
   [Api.ListOffsets, { min: 1, max: 10 }],
-  [Api.Metadata, { min: 1, max: 9 }],
+  [Api.Metadata, { min: 1, max: 12 }],
   [Api.ApiVersions, { min: 0, max: 3 }],
   [Api.CreateTopics, { min: 2, max: 7 }],
-  [Api.DeleteTopics, { min: 1, max: 5 }],
+  [Api.DeleteTopics, { min: 1, max: 6 }],
   [Api.DeleteRecords, { min: 0, max: 2 }],
   [Api.DescribeConfigs, { min: 1, max: 4 }],
   [Api.CreatePartitions, { min: 0, max: 3 }],

@@ -21,6 +21,10 @@ async function setup(handler: Handler, options: Partial<ConnectionOptions> = {})
   return { broker, conn };
 }
 
+function unexpected(): Error {
+  return new Error('expected a rejection');
+}
+
 const echo: Handler = (req, reply) => reply({ echo: req.body, correlationId: req.correlationId });
 
 function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -181,7 +185,7 @@ describe('KafkaConnection timeouts', () => {
 
   it('times out a request still waiting for an in-flight slot', async () => {
     const { conn } = await setup(() => {}, { maxInFlight: 1 });
-    const first = conn.request(Api.Metadata, 9, {}, { timeoutMs: 5000 }).catch((e: unknown) => e as Error);
+    const first = conn.request(Api.Metadata, 9, {}, { timeoutMs: 5000 }).then(unexpected, (e: unknown) => e as Error);
     await expect(conn.request(Api.Metadata, 9, {}, { timeoutMs: 20 })).rejects.toThrow(/waiting for an in-flight slot/);
     expect(conn.queuedCount).toBe(1); // skipped lazily, never sent
     await conn.close();
@@ -196,7 +200,7 @@ describe('KafkaConnection connection loss', () => {
     });
     const metadata = conn.request(Api.Metadata, 9, {});
     const fetch = conn.request(Api.Fetch, 12, {});
-    const errors = await Promise.all([metadata, fetch].map((p) => p.catch((e: unknown) => e as Error)));
+    const errors = await Promise.all([metadata, fetch].map((p) => p.then(unexpected, (e: unknown) => e as Error)));
     for (const err of errors) {
       expect(err).toBeInstanceOf(ConnectionError);
       expect(err.message).toMatch(new RegExp(`^connection to broker 127\\.0\\.0\\.1:${broker.port} lost during (Metadata v9, Fetch v12|Fetch v12, Metadata v9)`));
@@ -207,7 +211,7 @@ describe('KafkaConnection connection loss', () => {
 
   it('close() rejects pending requests and resolves', async () => {
     const { conn } = await setup(() => {});
-    const pending = conn.request(Api.Metadata, 9, {}).catch((e: unknown) => e as Error);
+    const pending = conn.request(Api.Metadata, 9, {}).then(unexpected, (e: unknown) => e as Error);
     await conn.close();
     expect((await pending).message).toMatch(/closed by the client/);
   });
