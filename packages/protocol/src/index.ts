@@ -4,3 +4,6 @@ export { readRequestHeader, decodeRequestBody, encodeResponse, encodeRequest, de
 export { ZERO_UUID } from './codec.ts';
 export { Reader } from './reader.ts';
 export { Writer } from './writer.ts';
+export * from './records.ts';
+export { CompressionType, type CompressionTypeValue, type CompressionName, compress, decompress, compressionType } from './compression.ts';
+export { crc32c } from './crc32c.ts';
