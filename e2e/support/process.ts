@@ -1,0 +1,24 @@
+// A background child process whose output can be awaited line by line.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export class Background {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (c: Buffer) => { this.stdout += c.toString('utf8'); });
+    this.child.stderr?.on('data', (c: Buffer) => { if (this.stderr.length < 100_000) this.stderr += c.toString('utf8'); });
+    this.exited = new Promise((resolveExit) => this.child.once('close', (code) => resolveExit(code)));
+  }
+
+  get running(): boolean { return this.child.exitCode === null && this.child.signalCode === null; }
+
+  kill(): void { if (this.running) this.child.kill('SIGKILL'); }
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
