@@ -1,0 +1,462 @@
+/**
+ * LogSegment: one `.log` file plus its `.index` and `.timeindex`, covering offsets [baseOffset, nextOffset).
+ *
+ * On disk: `<20-digit zero-padded baseOffset>.log` holds record batches v2 back to back, exactly as received (the
+ * log set baseOffset and partitionLeaderEpoch in place before the write; nothing is re-encoded). Positions are int32,
+ * so a segment never exceeds 2 GiB. `.index` and `.timeindex` are described in offset-index.ts and time-index.ts.
+ *
+ * Writes: `append` is one positional write at the current size; in-memory index updates only. `flush` fsyncs the log
+ * then writes and fsyncs the indexes, so an index entry never becomes durable before the bytes it points at.
+ *
+ * Concurrency: appends, truncation, flush and close come from the PartitionLog writer queue only. Reads may run
+ * concurrently with appends: they only read below `size`, which moves after the write completed. Reads hold a
+ * reference (`acquire`/`release`) so a deleted segment's handle is closed only after in-flight reads finish.
+ */
+import { assert } from '@tributary/common';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_MAX_TIMESTAMP,
+  batchSizeAt,
+  checkBatch,
+  readBatchHeader,
+  readInt64,
+  type BatchHeader,
+} from './batch-format.ts';
+import { joinPath, readAt, type FileHandle, type FileSystem } from './fs/file-system.ts';
+import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from './offset-index.ts';
+import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.ts';
+
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+export const DELETED_SUFFIX = '.deleted';
+export const MAX_SEGMENT_BYTES = 0x7fffffff;
+/** Scan chunk for recovery and timestamp search. */
+const SCAN_CHUNK_BYTES = 1 << 20;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  assert(Number.isSafeInteger(baseOffset) && baseOffset >= 0, `bad segment base offset ${baseOffset}`);
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** Parses `00000000000000000042.log` → 42; null for anything else. */
+export function parseSegmentFileName(name: string, suffix: string): number | null {
+  if (!name.endsWith(suffix)) return null;
+  const stem = name.slice(0, -suffix.length);
+  if (!/^\d{20}$/.test(stem)) return null;
+  const value = Number(stem);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+export interface SegmentConfig {
+  indexIntervalBytes: number;
+  /** Max bytes for each index file (Kafka segment.index.bytes). */
+  segmentIndexBytes: number;
+}
+
+export type ScanStop = null | 'short' | 'length' | 'magic' | 'crc' | 'header' | 'offset';
+
+export interface ScanResult {
+  /** Position after the last good batch. */
+  validEnd: number;
+  stop: ScanStop;
+  batches: number;
+}
+
+export class LogSegment {
+  readonly baseOffset: number;
+  readonly dir: string;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  #fs: FileSystem;
+  #log: FileHandle;
+  #logPath: string;
+  #config: SegmentConfig;
+  /** Bytes of valid batches; reads never go past it. */
+  size: number;
+  /** Last offset + 1; baseOffset while empty. */
+  nextOffset: number;
+  /** Largest batch maxTimestamp in the segment, -1 when empty. */
+  maxTimestamp = -1;
+  /** Last offset of the (first) batch carrying maxTimestamp. */
+  offsetOfMaxTimestamp = -1;
+  /** Start of the segment's age for segment.ms: the first batch's append time (or its timestamp after a reload). */
+  rollBaseMs: number | null = null;
+  #bytesSinceIndexEntry = 0;
+  /** Bytes of the log file known to be fsynced. */
+  #syncedSize = 0;
+  #readers = 0;
+  #closeWhenIdle = false;
+  #closed = false;
+
+  private constructor(fs: FileSystem, dir: string, baseOffset: number, log: FileHandle, size: number, offsetIndex: OffsetIndex, timeIndex: TimeIndex, config: SegmentConfig) {
+    this.#fs = fs;
+    this.dir = dir;
+    this.baseOffset = baseOffset;
+    this.#log = log;
+    this.#logPath = joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    this.size = size;
+    this.nextOffset = baseOffset;
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.#config = config;
+  }
+
+  static #maxEntries(config: SegmentConfig, entryBytes: number): number {
+    return Math.max(1, Math.floor(config.segmentIndexBytes / entryBytes));
+  }
+
+  /** Creates a new empty segment (truncating any stale files of that name). */
+  static async create(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig): Promise<LogSegment> {
+    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'create');
+    await log.truncate(0);
+    const offsetIndex = OffsetIndex.empty(joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, LogSegment.#maxEntries(config, OFFSET_INDEX_ENTRY_BYTES));
+    const timeIndex = TimeIndex.empty(joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, LogSegment.#maxEntries(config, TIME_INDEX_ENTRY_BYTES));
+    return new LogSegment(fs, dir, baseOffset, log, 0, offsetIndex, timeIndex, config);
+  }
+
+  /**
+   * Opens an existing segment. Loads both indexes and sanity-checks them; `indexesOk` is false when either was
+   * missing or corrupt (they are then empty and the caller must `recover()` to rebuild them).
+   * `maxRelativeOffset` bounds time-index offsets (next segment base - base - 1, or int32 max for the last one).
+   */
+  static async open(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig, maxRelativeOffset: number): Promise<{ segment: LogSegment; indexesOk: boolean }> {
+    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'rw');
+    const size = await log.size();
+    const indexPath = joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
+    const timeIndexPath = joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX));
+    const maxOffsetEntries = LogSegment.#maxEntries(config, OFFSET_INDEX_ENTRY_BYTES);
+    const maxTimeEntries = LogSegment.#maxEntries(config, TIME_INDEX_ENTRY_BYTES);
+    let offsetIndex = await OffsetIndex.load(fs, indexPath, baseOffset, maxOffsetEntries, size);
+    let timeIndex = await TimeIndex.load(fs, timeIndexPath, baseOffset, maxTimeEntries, maxRelativeOffset);
+    const indexesOk = offsetIndex !== null && timeIndex !== null;
+    if (!indexesOk) {
+      offsetIndex = OffsetIndex.empty(indexPath, baseOffset, maxOffsetEntries);
+      timeIndex = TimeIndex.empty(timeIndexPath, baseOffset, maxTimeEntries);
+    }
+    const segment = new LogSegment(fs, dir, baseOffset, log, size, offsetIndex!, timeIndex!, config);
+    segment.#syncedSize = size;
+    return { segment, indexesOk };
+  }
+
+  get logPath(): string {
+    return this.#logPath;
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  get hasUnflushedData(): boolean {
+    return this.#syncedSize !== this.size;
+  }
+
+  /** True when another append could overflow an index or the int32 relative offset. */
+  indexesFullFor(lastOffset: number): boolean {
+    return this.offsetIndex.isFull || this.timeIndex.isFull || lastOffset - this.baseOffset > 0x7fffffff;
+  }
+
+  /**
+   * Appends already-offset-assigned batches (one write) and updates the in-memory indexes.
+   * `batches` was validated by the caller; offsets start at `this.nextOffset`.
+   */
+  async append(batches: Buffer, nowMs: number): Promise<{ position: number; lastOffset: number }> {
+    assert(!this.#closed, 'append to a closed segment');
+    const position = this.size;
+    assert(position + batches.length <= MAX_SEGMENT_BYTES, 'segment would exceed 2 GiB');
+    try {
+      await this.#log.write(batches, position);
+    } catch (err) {
+      // Best effort: cut a partial write so the file ends at the last whole batch.
+      await this.#log.truncate(position).catch(() => {});
+      throw err;
+    }
+    let pos = 0;
+    let lastOffset = this.nextOffset - 1;
+    // Bounded: each step advances by a batch size >= 61 bytes (validated by the caller).
+    while (pos < batches.length) {
+      const size = batchSizeAt(batches, pos);
+      const baseOffset = readInt64(batches, pos);
+      assert(size > 0 && baseOffset === lastOffset + 1, 'append: batches must be dense and offset-assigned');
+      lastOffset = baseOffset + batches.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+      this.#indexBatch(baseOffset, lastOffset, readInt64(batches, pos + OFF_MAX_TIMESTAMP), position + pos, size);
+      pos += size;
+    }
+    assert(pos === batches.length, 'append: trailing bytes');
+    if (this.rollBaseMs === null) this.rollBaseMs = nowMs;
+    this.size = position + batches.length;
+    this.nextOffset = lastOffset + 1;
+    return { position, lastOffset };
+  }
+
+  #indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, position: number, size: number): void {
+    if (maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = maxTimestamp;
+      this.offsetOfMaxTimestamp = lastOffset;
+    }
+    if (this.#bytesSinceIndexEntry > this.#config.indexIntervalBytes && !this.offsetIndex.isFull) {
+      this.offsetIndex.append(baseOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.#bytesSinceIndexEntry = 0;
+    }
+    this.#bytesSinceIndexEntry += size;
+  }
+
+  /** Called when the segment stops being active: the time index gets the final max timestamp. */
+  onRolled(): void {
+    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true);
+  }
+
+  /** Reads log bytes [position, position+length) into buf at bufOffset; never past `size`. */
+  async read(buf: Buffer, bufOffset: number, length: number, position: number): Promise<number> {
+    assert(position >= 0 && length >= 0, () => `segment read at ${position} length ${length}`);
+    // A concurrent truncation may have shrunk the segment: never read past the current size.
+    const n = Math.max(0, Math.min(length, this.size - position));
+    return n === 0 ? 0 : readAt(this.#log, buf, bufOffset, n, position);
+  }
+
+  /** Pins the handle for a read; false if the segment was already deleted/closed. */
+  acquire(): boolean {
+    if (this.#closed || this.#closeWhenIdle) return false;
+    this.#readers++;
+    return true;
+  }
+
+  release(): void {
+    assert(this.#readers > 0, 'release without acquire');
+    this.#readers--;
+    if (this.#readers === 0 && this.#closeWhenIdle) void this.#closeNow();
+  }
+
+  /**
+   * Scans batches in [from, to) chunk by chunk, checking each (CRC too when `verifyCrc`), and calls `visit` with each
+   * good header. Stops at the first bad or incomplete batch. Never throws on garbage.
+   */
+  async scan(from: number, to: number, verifyCrc: boolean, visit: (header: BatchHeader, position: number, chunk: Buffer, chunkPos: number) => boolean | void): Promise<ScanResult> {
+    let pos = from;
+    let batches = 0;
+    const maxRounds = Math.ceil((to - from) / BATCH_HEADER_BYTES) + 2;
+    for (let round = 0; round < maxRounds && pos < to; round++) {
+      let chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, to - pos));
+      let n = await readAt(this.#log, chunk, 0, chunk.length, pos);
+      if (n < Math.min(BATCH_HEADER_BYTES, to - pos)) return { validEnd: pos, stop: 'short', batches };
+      let p = 0;
+      // Bounded by chunk length / 61.
+      while (p < n) {
+        if (n - p < BATCH_HEADER_BYTES) {
+          if (pos + p + BATCH_HEADER_BYTES > to) return { validEnd: pos + p, stop: 'short', batches };
+          break; // header straddles the chunk: next round starts here
+        }
+        const size = batchSizeAt(chunk, p);
+        if (size < 0) return { validEnd: pos + p, stop: 'length', batches };
+        if (pos + p + size > to) return { validEnd: pos + p, stop: 'short', batches };
+        if (p + size > n) {
+          if (p > 0) break;
+          // A batch bigger than the chunk: read it whole.
+          chunk = Buffer.allocUnsafe(size);
+          n = await readAt(this.#log, chunk, 0, size, pos);
+          if (n < size) return { validEnd: pos, stop: 'short', batches };
+        }
+        let header: BatchHeader;
+        if (verifyCrc) {
+          const check = checkBatch(chunk, p, p + size);
+          if (!check.ok) return { validEnd: pos + p, stop: check.reason, batches };
+          header = check.header;
+        } else {
+          header = readBatchHeader(chunk, p);
+          if (header.magic !== BATCH_MAGIC || !Number.isSafeInteger(header.baseOffset) || header.lastOffsetDelta < 0) {
+            return { validEnd: pos + p, stop: 'header', batches };
+          }
+        }
+        batches++;
+        if (visit(header, pos + p, chunk, p) === false) return { validEnd: pos + p + size, stop: null, batches };
+        p += size;
+      }
+      pos += p;
+    }
+    return { validEnd: pos, stop: null, batches };
+  }
+
+  /**
+   * Re-validates the whole segment (CRC of every batch, offsets increasing from the base), rebuilds both indexes and
+   * the in-memory state, and truncates the file after the last good batch. Returns the bytes truncated.
+   */
+  async recover(): Promise<{ truncatedBytes: number; stop: ScanStop; batches: number }> {
+    const fileSize = await this.#log.size();
+    this.offsetIndex.truncateToEntries(0);
+    this.timeIndex.truncateTo(this.baseOffset);
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = -1;
+    this.#bytesSinceIndexEntry = 0;
+    this.rollBaseMs = null;
+    let expected = this.baseOffset;
+    let acceptedEnd = 0;
+    let accepted = 0;
+    let offsetStop = false;
+    const result = await this.scan(0, fileSize, true, (header, position) => {
+      if (header.baseOffset < expected || header.baseOffset + header.lastOffsetDelta - this.baseOffset > 0x7fffffff) {
+        offsetStop = true;
+        return false;
+      }
+      if (this.rollBaseMs === null) this.rollBaseMs = header.maxTimestamp;
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      this.#indexBatch(header.baseOffset, lastOffset, header.maxTimestamp, position, header.sizeInBytes);
+      expected = lastOffset + 1;
+      acceptedEnd = position + header.sizeInBytes;
+      accepted++;
+      return true;
+    });
+    const stop: ScanStop = offsetStop ? 'offset' : result.stop;
+    const batches = accepted;
+    const validEnd = acceptedEnd;
+    this.size = validEnd;
+    this.nextOffset = batches === 0 ? this.baseOffset : expected;
+    if (this.size === 0) this.rollBaseMs = null;
+    const truncatedBytes = fileSize - validEnd;
+    if (truncatedBytes > 0) {
+      await this.#log.truncate(validEnd);
+    }
+    // What survived may still sit only in the page cache (process crash): make it durable before trusting it.
+    await this.#log.sync();
+    this.#syncedSize = this.size;
+    return { truncatedBytes, stop, batches };
+  }
+
+  /**
+   * Loads the in-memory state of a segment whose data is trusted (clean shutdown or below the recovery point) from
+   * its indexes, scanning only from the last offset-index entry to the end (with CRC checks). `isLast` controls
+   * whether the tail is scanned (only the last segment's next offset matters). Returns false if the tail is bad, in
+   * which case the caller must `recover()`.
+   */
+  async loadTrusted(nextSegmentBase: number | null): Promise<boolean> {
+    const lastTime = this.timeIndex.lastEntry();
+    if (lastTime !== null) {
+      this.maxTimestamp = lastTime.timestamp;
+      this.offsetOfMaxTimestamp = lastTime.offset;
+    }
+    if (this.size === 0) {
+      this.nextOffset = this.baseOffset;
+      return lastTime === null && this.offsetIndex.entries === 0;
+    }
+    const first = Buffer.alloc(BATCH_HEADER_BYTES);
+    if ((await readAt(this.#log, first, 0, BATCH_HEADER_BYTES, 0)) < BATCH_HEADER_BYTES) return false;
+    const firstCheck = readBatchHeader(first, 0);
+    if (firstCheck.magic !== BATCH_MAGIC || !(firstCheck.baseOffset >= this.baseOffset)) return false;
+    if (!Number.isSafeInteger(firstCheck.maxTimestamp)) return false;
+    this.rollBaseMs = firstCheck.maxTimestamp;
+    if (nextSegmentBase !== null) {
+      // Closed segment: its extent is known from the next one; its max timestamp from the final time index entry.
+      this.nextOffset = nextSegmentBase;
+      if (lastTime === null) return false;
+      this.#bytesSinceIndexEntry = 0;
+      return true;
+    }
+    const last = this.offsetIndex.lastEntry();
+    let expected = last.offset;
+    let ok = true;
+    const result = await this.scan(last.position, this.size, true, (header, position) => {
+      if (header.baseOffset < expected || (position === last.position && header.baseOffset !== last.offset)) {
+        ok = false;
+        return false;
+      }
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      if (header.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = header.maxTimestamp;
+        this.offsetOfMaxTimestamp = lastOffset;
+      }
+      expected = lastOffset + 1;
+      this.#bytesSinceIndexEntry += header.sizeInBytes;
+      return true;
+    });
+    if (!ok || result.stop !== null || result.validEnd !== this.size) return false;
+    this.nextOffset = expected;
+    return true;
+  }
+
+  /**
+   * Finds the position of the first batch whose last offset >= `offset`; -1 if none (offset past the segment).
+   * Uses the offset index then scans headers only.
+   */
+  async positionOf(offset: number): Promise<{ position: number; header: BatchHeader } | null> {
+    const start = this.offsetIndex.lookup(offset);
+    let found: { position: number; header: BatchHeader } | null = null;
+    await this.scan(start.position, this.size, false, (header, position) => {
+      if (header.baseOffset + header.lastOffsetDelta >= offset) {
+        found = { position, header };
+        return false;
+      }
+      return true;
+    });
+    return found;
+  }
+
+  /** Drops every batch containing offsets >= `offset` (cut at the batch holding it). Returns bytes removed. */
+  async truncateTo(offset: number): Promise<number> {
+    const at = await this.positionOf(offset);
+    if (at === null) return 0;
+    const removed = this.size - at.position;
+    await this.#log.truncate(at.position);
+    await this.#log.sync();
+    this.size = at.position;
+    this.#syncedSize = Math.min(this.#syncedSize, this.size);
+    this.nextOffset = at.position === 0 ? this.baseOffset : at.header.baseOffset;
+    this.offsetIndex.truncateTo(at.header.baseOffset);
+    this.timeIndex.truncateTo(at.header.baseOffset);
+    // Recompute the max timestamp from what is left: the time index's last entry is a lower bound; rescan from the
+    // last offset index entry for exactness (bounded by about one index interval).
+    const lastTime = this.timeIndex.lastEntry();
+    this.maxTimestamp = lastTime?.timestamp ?? -1;
+    this.offsetOfMaxTimestamp = lastTime?.offset ?? -1;
+    const from = this.offsetIndex.lastEntry().position;
+    this.#bytesSinceIndexEntry = 0;
+    await this.scan(from, this.size, false, (header) => {
+      if (header.maxTimestamp > this.maxTimestamp) {
+        this.maxTimestamp = header.maxTimestamp;
+        this.offsetOfMaxTimestamp = header.baseOffset + header.lastOffsetDelta;
+      }
+      this.#bytesSinceIndexEntry += header.sizeInBytes;
+    });
+    if (this.size === 0) this.rollBaseMs = null;
+    return removed;
+  }
+
+  /** fsync the log, then write + fsync the indexes. */
+  async flush(): Promise<void> {
+    if (this.#syncedSize !== this.size) {
+      await this.#log.sync();
+      this.#syncedSize = this.size;
+    }
+    await this.offsetIndex.flush(this.#fs);
+    await this.timeIndex.flush(this.#fs);
+  }
+
+  /** Renames the three files to `*.deleted` then unlinks them; the handle closes once no read holds it. */
+  async delete(): Promise<void> {
+    const paths = [this.#logPath, this.offsetIndex.path, this.timeIndex.path];
+    for (const path of paths) {
+      if (!(await this.#fs.exists(path))) continue;
+      await this.#fs.rename(path, path + DELETED_SUFFIX);
+    }
+    for (const path of paths) {
+      if (await this.#fs.exists(path + DELETED_SUFFIX)) await this.#fs.unlink(path + DELETED_SUFFIX);
+    }
+    await this.close();
+  }
+
+  /** Closes the log handle now, or once in-flight reads release it. */
+  async close(): Promise<void> {
+    if (this.#readers > 0) {
+      this.#closeWhenIdle = true;
+      return;
+    }
+    await this.#closeNow();
+  }
+
+  async #closeNow(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#log.close();
+  }
+}

@@ -1,0 +1,656 @@
+/**
+ * PartitionLog: one partition's log, a directory of segments (see log-segment.ts) plus `partition.checkpoint`
+ * (recovery point + log start offset) and, while closed cleanly, `.clean-shutdown`. Layout in ../README.md.
+ *
+ * Concurrency: every mutation (append, roll, flush, truncation, retention, deleteRecordsBefore, close, delete) runs
+ * on one writer queue, so they complete in call order and never interleave. Reads and lookups do not queue: they
+ * work on the current segment array (replaced, never mutated in place, when segments are added or removed) and read
+ * only below each segment's published size; a segment deleted under a read stays open until the read releases it.
+ *
+ * Durability: an append is in the page cache when its promise resolves. It is fsynced by `flush()`, by the flush
+ * policy (flushMessages / flushMs, checked on append), and when its segment is rolled (like Kafka, a rolled segment
+ * is flushed and the recovery point moves to the new segment's base). The recovery point is persisted in the checkpoint
+ * after every flush, and recovery re-validates everything at or above it.
+ */
+import { assert, type Clock, type Logger } from '@tributary/common';
+import { gunzipSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_LEADER_EPOCH,
+  OFF_MAGIC,
+  OFF_MAX_TIMESTAMP,
+  batchSizeAt,
+  compressionOf,
+  findRecordAtOrAfterTimestamp,
+  isLogAppendTime,
+  readBatchHeader,
+  readInt64,
+  writeInt64,
+  type BatchHeader,
+} from './batch-format.ts';
+import { joinPath, writeFileAtomic, type FileSystem } from './fs/file-system.ts';
+import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from './log-checkpoint.ts';
+import { loadLog } from './log-loader.ts';
+import { LogSegment, MAX_SEGMENT_BYTES, type SegmentConfig } from './log-segment.ts';
+
+export interface LogConfig {
+  segmentBytes: number;
+  segmentMs: number;
+  segmentIndexBytes?: number;
+  indexIntervalBytes: number;
+  /** -1 = forever */
+  retentionMs: number;
+  /** -1 = unlimited */
+  retentionBytes: number;
+  /** Number.MAX_SAFE_INTEGER = never force */
+  flushMessages: number;
+  flushMs: number;
+  fileDeleteDelayMs?: number;
+}
+
+export const defaultLogConfig: LogConfig = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  flushMessages: Number.MAX_SAFE_INTEGER,
+  flushMs: Number.MAX_SAFE_INTEGER,
+  fileDeleteDelayMs: 60_000,
+});
+
+export class OffsetOutOfRangeError extends Error {
+  override name = 'OffsetOutOfRangeError';
+}
+
+/** The log hit an I/O error it could not undo; it refuses further writes until reopened. */
+export class LogFailedError extends Error {
+  override name = 'LogFailedError';
+}
+
+/** Bound on queued mutations: beyond it `append` rejects instead of growing memory. */
+export const MAX_PENDING_WRITES = 10_000;
+
+function validateConfig(config: LogConfig): void {
+  assert(Number.isInteger(config.segmentBytes) && config.segmentBytes >= BATCH_HEADER_BYTES && config.segmentBytes <= MAX_SEGMENT_BYTES, `segmentBytes out of range: ${config.segmentBytes}`);
+  assert(config.segmentMs > 0, 'segmentMs must be positive');
+  assert(config.indexIntervalBytes >= 0, 'indexIntervalBytes must be >= 0');
+  assert(config.segmentIndexBytes === undefined || config.segmentIndexBytes >= 12, 'segmentIndexBytes must be >= 12');
+  assert(config.retentionMs >= -1 && config.retentionBytes >= -1, 'retention must be >= -1');
+  assert(config.flushMessages >= 1 && config.flushMs >= 0, 'flush settings out of range');
+}
+
+export interface AppendResult {
+  firstOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: number;
+  positionInSegment: number;
+}
+
+export interface ReadResult {
+  records: Buffer;
+  firstOffset: number;
+  nextOffset: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class PartitionLog {
+  readonly dir: string;
+  #fs: FileSystem;
+  #config: LogConfig;
+  #segmentConfig: SegmentConfig;
+  #clock: Clock;
+  #logger: Logger;
+  /** Sorted by base offset; replaced (never mutated in place) so readers can hold a snapshot. */
+  #segments: readonly LogSegment[];
+  #logStartOffset: number;
+  #recoveryPoint: number;
+  #unflushedMessages = 0;
+  #lastFlushMs: number;
+  #dirDirty = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #closed = false;
+  #failed: Error | null = null;
+
+  private constructor(fs: FileSystem, dir: string, config: LogConfig, clock: Clock, logger: Logger, segments: LogSegment[], logStartOffset: number) {
+    this.#fs = fs;
+    this.dir = dir;
+    this.#config = { ...config };
+    this.#segmentConfig = { indexIntervalBytes: config.indexIntervalBytes, segmentIndexBytes: config.segmentIndexBytes ?? defaultLogConfig.segmentIndexBytes! };
+    this.#clock = clock;
+    this.#logger = logger;
+    this.#segments = segments;
+    this.#logStartOffset = logStartOffset;
+    this.#recoveryPoint = segments.at(-1)!.nextOffset;
+    this.#lastFlushMs = clock.nowMs();
+  }
+
+  /** Opens (creating if needed) and recovers the log in `dir`. */
+  static async open(opts: { fs: FileSystem; dir: string; config: LogConfig; clock: Clock; logger: Logger }): Promise<PartitionLog> {
+    validateConfig(opts.config);
+    const logger = opts.logger.child({ component: 'partition-log', dir: opts.dir });
+    const segmentConfig: SegmentConfig = {
+      indexIntervalBytes: opts.config.indexIntervalBytes,
+      segmentIndexBytes: opts.config.segmentIndexBytes ?? defaultLogConfig.segmentIndexBytes!,
+    };
+    const loaded = await loadLog(opts.fs, opts.dir, segmentConfig, logger);
+    const log = new PartitionLog(opts.fs, opts.dir, opts.config, opts.clock, logger, loaded.segments, loaded.logStartOffset);
+    // Segments share the log's config object so updateConfig reaches them.
+    log.#segmentConfig = segmentConfig;
+    // Everything below the log end is now durable (trusted or re-validated + fsynced): persist that, then remove the
+    // clean-shutdown marker durably before any write can happen.
+    await log.#writeCheckpoint();
+    const marker = joinPath(opts.dir, CLEAN_SHUTDOWN_FILE);
+    if (await opts.fs.exists(marker)) {
+      await opts.fs.unlink(marker);
+      await opts.fs.syncDir(opts.dir);
+    }
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.#segments.at(-1)!.nextOffset;
+  }
+
+  get sizeInBytes(): number {
+    let total = 0;
+    for (const segment of this.#segments) total += segment.size;
+    return total;
+  }
+
+  get flushedOffset(): number {
+    return this.#recoveryPoint;
+  }
+
+  get numberOfSegments(): number {
+    return this.#segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first (for tests and tools). */
+  segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+
+  get #active(): LogSegment {
+    return this.#segments.at(-1)!;
+  }
+
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#pending >= MAX_PENDING_WRITES) return Promise.reject(new Error(`log ${this.dir}: too many queued writes`));
+    this.#pending++;
+    const run = async (): Promise<T> => {
+      try {
+        if (this.#closed) throw new Error(`log ${this.dir} is closed`);
+        return await fn();
+      } finally {
+        this.#pending--;
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  #checkWritable(): void {
+    if (this.#failed !== null) throw new LogFailedError(`log ${this.dir} failed earlier: ${this.#failed.message}`);
+  }
+
+  append(batches: Buffer, opts: { leaderEpoch: number; nowMs: number }): Promise<AppendResult> {
+    return this.#enqueue(() => this.#append(batches, opts.leaderEpoch, opts.nowMs));
+  }
+
+  async #append(batches: Buffer, leaderEpoch: number, nowMs: number): Promise<AppendResult> {
+    this.#checkWritable();
+    assert(batches.length >= BATCH_HEADER_BYTES, 'append: no batch');
+    assert(Number.isInteger(leaderEpoch) && leaderEpoch >= -1 && leaderEpoch <= 0x7fffffff, 'append: bad leader epoch');
+    const firstOffset = this.logEndOffset;
+    // One pass: check framing, assign offsets and the leader epoch in place (not covered by the CRC).
+    let pos = 0;
+    let next = firstOffset;
+    let maxTimestamp = -1;
+    let offsetOfMaxTimestamp = -1;
+    let messages = 0;
+    // Bounded: each step advances by >= 61 bytes.
+    while (pos < batches.length) {
+      assert(batches.length - pos >= BATCH_HEADER_BYTES, 'append: truncated batch header');
+      const size = batchSizeAt(batches, pos);
+      assert(size > 0 && pos + size <= batches.length, 'append: bad batch length');
+      assert(batches.readInt8(pos + OFF_MAGIC) === BATCH_MAGIC, 'append: not a v2 batch');
+      const lastOffsetDelta = batches.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+      assert(lastOffsetDelta >= 0, 'append: negative lastOffsetDelta');
+      writeInt64(batches, next, pos);
+      batches.writeInt32BE(leaderEpoch, pos + OFF_LEADER_EPOCH);
+      const lastOffset = next + lastOffsetDelta;
+      const batchMaxTimestamp = readInt64(batches, pos + OFF_MAX_TIMESTAMP);
+      if (batchMaxTimestamp > maxTimestamp) {
+        maxTimestamp = batchMaxTimestamp;
+        offsetOfMaxTimestamp = lastOffset;
+      }
+      messages += lastOffsetDelta + 1;
+      next = lastOffset + 1;
+      pos += size;
+    }
+    const lastOffset = next - 1;
+    if (this.#shouldRoll(batches.length, lastOffset, nowMs)) await this.#roll();
+    const active = this.#active;
+    assert(active.nextOffset === firstOffset, 'append: active segment does not end at the log end');
+    let written: { position: number; lastOffset: number };
+    try {
+      written = await active.append(batches, nowMs);
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+    assert(written.lastOffset === lastOffset && this.logEndOffset === lastOffset + 1, 'append: log end mismatch');
+    this.#unflushedMessages += messages;
+    if (this.#unflushedMessages >= this.#config.flushMessages || nowMs - this.#lastFlushMs >= this.#config.flushMs) {
+      await this.#flush(nowMs);
+    }
+    return { firstOffset, lastOffset, maxTimestamp, offsetOfMaxTimestamp, positionInSegment: written.position };
+  }
+
+  #fail(err: unknown): void {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    // Out of space leaves the file as it was (the segment cut the partial write); anything else is a broken disk.
+    if (code !== 'ENOSPC') this.#failed = err instanceof Error ? err : new Error(String(err));
+    this.#logger.error({ err: String(err), code }, 'append failed');
+  }
+
+  #shouldRoll(bytes: number, lastOffset: number, nowMs: number): boolean {
+    const active = this.#active;
+    if (active.isEmpty) return false;
+    return (
+      active.size + bytes > this.#config.segmentBytes ||
+      (active.rollBaseMs !== null && nowMs - active.rollBaseMs > this.#config.segmentMs) ||
+      active.indexesFullFor(lastOffset) ||
+      active.size + bytes > MAX_SEGMENT_BYTES
+    );
+  }
+
+  /** Starts a new segment at the log end; the old one gets its final time-index entry and is flushed. */
+  async #roll(): Promise<void> {
+    const old = this.#active;
+    assert(!old.isEmpty, 'roll of an empty segment');
+    old.onRolled();
+    const segment = await LogSegment.create(this.#fs, this.dir, old.nextOffset, this.#segmentConfig);
+    this.#segments = [...this.#segments, segment];
+    this.#dirDirty = true;
+    this.#logger.debug({ baseOffset: segment.baseOffset }, 'rolled segment');
+    // Like Kafka: a rolled segment is flushed so recovery after a crash only has to look at the active one.
+    await old.flush();
+    await this.#fs.syncDir(this.dir);
+    this.#dirDirty = false;
+    if (segment.baseOffset > this.#recoveryPoint) {
+      this.#recoveryPoint = segment.baseOffset;
+      await this.#writeCheckpoint();
+    }
+  }
+
+  async #writeCheckpoint(): Promise<void> {
+    await writeCheckpoint(this.#fs, this.dir, { recoveryPoint: this.#recoveryPoint, logStartOffset: this.#logStartOffset });
+    this.#dirDirty = false;
+  }
+
+  /**
+   * Reads whole batches starting with the one containing `offset`, up to `maxBytes` (at least one batch if
+   * `minOneMessage`), stopping before any batch with offsets >= `maxOffset`. One positional read per segment touched
+   * into a single buffer; the result is a view of it.
+   */
+  async read(offset: number, opts: { maxBytes: number; maxOffset?: number; minOneMessage: boolean }): Promise<ReadResult> {
+    const segments = this.#segments;
+    const logEnd = segments.at(-1)!.nextOffset;
+    if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > logEnd) {
+      throw new OffsetOutOfRangeError(`offset ${offset} outside [${this.#logStartOffset}, ${logEnd}] of ${this.dir}`);
+    }
+    assert(opts.maxBytes >= 0, 'read: maxBytes must be >= 0');
+    const limit = Math.min(opts.maxOffset ?? logEnd, logEnd);
+    const empty = { records: EMPTY, firstOffset: offset, nextOffset: offset };
+    if (offset >= limit) return empty;
+
+    let i = floorIndex(segments, offset);
+    // Skip segments that end at or before the offset (e.g. an offset equal to a segment's end).
+    while (i < segments.length && segments[i]!.nextOffset <= offset) i++;
+    if (i >= segments.length) return empty;
+
+    const first = segments[i]!;
+    const lookup = first.offsetIndex.lookup(offset);
+    const firstSize = first.size;
+    const gapEnd = lookup.nextPosition < 0 ? firstSize : Math.min(lookup.nextPosition, firstSize);
+    // Everything readable from the start position on, bounded by what the reply may hold.
+    let available = firstSize - lookup.position;
+    for (let j = i + 1; j < segments.length && available < gapEnd - lookup.position + opts.maxBytes; j++) available += segments[j]!.size;
+    const capacity = Math.min(available, gapEnd - lookup.position + opts.maxBytes);
+    if (capacity <= 0) return empty;
+    const out = Buffer.allocUnsafe(capacity);
+
+    let keptStart = -1; // in `out`
+    let keptEnd = 0;
+    let firstOffset = -1;
+    let nextOffset = offset;
+    let writeAt = 0;
+    let done = false;
+    for (let j = i; j < segments.length && !done; j++) {
+      const segment = segments[j]!;
+      const startPosition = j === i ? lookup.position : 0;
+      const segmentSize = j === i ? firstSize : segment.size;
+      const length = Math.min(segmentSize - startPosition, capacity - writeAt);
+      if (length <= 0) {
+        if (segmentSize - startPosition <= 0) continue;
+        break;
+      }
+      if (!segment.acquire()) throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} of ${this.dir} was deleted during the read`);
+      let n: number;
+      try {
+        n = await segment.read(out, writeAt, length, startPosition);
+      } finally {
+        segment.release();
+      }
+      const regionEnd = writeAt + n;
+      let p = writeAt;
+      // Bounded: each step advances by >= 61 bytes or stops.
+      while (p < regionEnd) {
+        if (regionEnd - p < BATCH_HEADER_BYTES) {
+          done = true;
+          break;
+        }
+        const size = batchSizeAt(out, p);
+        const header = readBatchHeader(out, p);
+        if (size < 0 || header.magic !== BATCH_MAGIC || !Number.isSafeInteger(header.baseOffset)) {
+          throw new Error(`corrupt batch in ${segment.logPath} at position ${startPosition + (p - writeAt)}`);
+        }
+        const batchLast = header.baseOffset + header.lastOffsetDelta;
+        if (batchLast < offset) {
+          p += size;
+          continue; // before the wanted batch (index lands up to one interval early)
+        }
+        if (batchLast >= limit) {
+          done = true;
+          break;
+        }
+        const isFirst = keptStart < 0;
+        const start = isFirst ? p : keptStart;
+        if (p + size > regionEnd || p + size - start > opts.maxBytes) {
+          if (isFirst && opts.minOneMessage) return this.#readOneBatch(segment, startPosition + (p - writeAt), size, header);
+          done = true;
+          break;
+        }
+        if (isFirst) {
+          keptStart = p;
+          firstOffset = header.baseOffset;
+        }
+        keptEnd = p + size;
+        nextOffset = batchLast + 1;
+        p += size;
+      }
+      if (!done && regionEnd - writeAt < segmentSize - startPosition) done = true; // capacity reached mid-segment
+      if (keptStart < 0) writeAt = 0; // nothing kept yet: reuse the buffer from its start
+      else writeAt = keptEnd;
+    }
+    if (keptStart < 0) return empty;
+    assert(nextOffset > firstOffset && keptEnd > keptStart, 'read: empty kept range');
+    return { records: out.subarray(keptStart, keptEnd), firstOffset, nextOffset };
+  }
+
+  /** minOneMessage with a first batch larger than the budget: read exactly that batch. */
+  async #readOneBatch(segment: LogSegment, position: number, size: number, header: BatchHeader): Promise<ReadResult> {
+    const buf = Buffer.allocUnsafe(size);
+    if (!segment.acquire()) throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} was deleted during the read`);
+    let n: number;
+    try {
+      n = await segment.read(buf, 0, size, position);
+    } finally {
+      segment.release();
+    }
+    if (n < size) return { records: EMPTY, firstOffset: header.baseOffset, nextOffset: header.baseOffset };
+    return { records: buf, firstOffset: header.baseOffset, nextOffset: header.baseOffset + header.lastOffsetDelta + 1 };
+  }
+
+  /** First record with timestamp >= `timestampMs` (ListOffsets semantics), or null if every record is older. */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const segments = this.#segments;
+    for (const segment of segments) {
+      if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
+      if (segment.nextOffset <= this.#logStartOffset) continue;
+      const fromOffset = Math.max(segment.timeIndex.lookup(timestampMs), this.#logStartOffset);
+      const startPosition = segment.offsetIndex.lookup(fromOffset).position;
+      if (!segment.acquire()) continue;
+      let found: { offset: number; timestamp: number } | null = null;
+      try {
+        await segment.scan(startPosition, segment.size, false, (header, _position, chunk, chunkPos) => {
+          const batchLast = header.baseOffset + header.lastOffsetDelta;
+          if (batchLast < this.#logStartOffset || header.maxTimestamp < timestampMs) return true;
+          found = this.#recordAtOrAfter(header, chunk.subarray(chunkPos, chunkPos + header.sizeInBytes), timestampMs);
+          return found === null;
+        });
+      } finally {
+        segment.release();
+      }
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  #recordAtOrAfter(header: BatchHeader, batch: Buffer, timestampMs: number): { offset: number; timestamp: number } | null {
+    const atLeast = (offset: number): number => Math.max(offset, this.#logStartOffset);
+    if (isLogAppendTime(header.attributes)) return { offset: atLeast(header.baseOffset), timestamp: header.maxTimestamp };
+    let records: Buffer | null = batch.subarray(BATCH_HEADER_BYTES);
+    try {
+      switch (compressionOf(header.attributes)) {
+        case 0:
+          break;
+        case 1:
+          records = gunzipSync(records);
+          break;
+        case 4: {
+          const zstd = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+          records = zstd === undefined ? null : zstd(records);
+          break;
+        }
+        default:
+          records = null; // snappy/lz4: no decoder here; answer at batch granularity
+      }
+    } catch {
+      records = null;
+    }
+    if (records !== null) {
+      const found = findRecordAtOrAfterTimestamp(records, header.baseTimestamp, header.recordsCount, timestampMs);
+      if (found !== null && header.baseOffset + found.offsetDelta >= this.#logStartOffset) {
+        return { offset: header.baseOffset + found.offsetDelta, timestamp: found.timestamp };
+      }
+    }
+    return { offset: atLeast(header.baseOffset), timestamp: header.maxTimestamp };
+  }
+
+  /** Largest timestamp in the log and the last offset of the batch carrying it (batch granularity). */
+  maxTimestampAndOffset(): { timestamp: number; offset: number } | null {
+    let best: { timestamp: number; offset: number } | null = null;
+    for (const segment of this.#segments) {
+      if (segment.isEmpty || segment.maxTimestamp < 0) continue;
+      if (best === null || segment.maxTimestamp > best.timestamp) best = { timestamp: segment.maxTimestamp, offset: segment.offsetOfMaxTimestamp };
+    }
+    return best;
+  }
+
+  /** Raises the log start offset (checkpointed before files go) and deletes whole segments below it. */
+  deleteRecordsBefore(offset: number): Promise<number> {
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      if (!Number.isSafeInteger(offset) || offset > this.logEndOffset || offset < 0) {
+        throw new OffsetOutOfRangeError(`deleteRecordsBefore ${offset} past log end ${this.logEndOffset}`);
+      }
+      if (offset <= this.#logStartOffset) return this.#logStartOffset;
+      this.#logStartOffset = offset;
+      await this.#writeCheckpoint();
+      let count = 0;
+      const segments = this.#segments;
+      while (count + 1 < segments.length && segments[count + 1]!.baseOffset <= offset) count++;
+      await this.#deleteOldest(count, 'log start offset');
+      return this.#logStartOffset;
+    });
+  }
+
+  /** Deletes the `count` oldest segments (never the active one). */
+  async #deleteOldest(count: number, reason: string): Promise<void> {
+    if (count === 0) return;
+    assert(count < this.#segments.length, 'would delete the active segment');
+    const doomed = this.#segments.slice(0, count);
+    this.#segments = this.#segments.slice(count);
+    const newStart = this.#segments[0]!.baseOffset;
+    if (newStart > this.#logStartOffset) {
+      this.#logStartOffset = newStart;
+      await this.#writeCheckpoint();
+    }
+    for (const segment of doomed) await segment.delete();
+    await this.#fs.syncDir(this.dir);
+    this.#logger.info({ reason, deletedSegments: count, logStartOffset: this.#logStartOffset }, 'deleted segments');
+  }
+
+  enforceRetention(nowMs: number): Promise<{ deletedSegments: number }> {
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      let deleted = 0;
+      const { retentionMs, retentionBytes } = this.#config;
+      if (retentionMs >= 0) {
+        const cutoff = nowMs - retentionMs;
+        const segments = this.#segments;
+        let expired = 0;
+        while (expired < segments.length && segments[expired]!.maxTimestamp < cutoff && !(expired === segments.length - 1 && segments[expired]!.isEmpty)) expired++;
+        if (expired === segments.length) {
+          // Everything expired, the active segment too: roll so it can go (Kafka does the same).
+          await this.#roll();
+        }
+        await this.#deleteOldest(expired, 'retention.ms');
+        deleted += expired;
+      }
+      if (retentionBytes >= 0) {
+        let excess = this.sizeInBytes - retentionBytes;
+        const segments = this.#segments;
+        let count = 0;
+        while (count < segments.length - 1 && excess - segments[count]!.size >= 0) {
+          excess -= segments[count]!.size;
+          count++;
+        }
+        await this.#deleteOldest(count, 'retention.bytes');
+        deleted += count;
+      }
+      return { deletedSegments: deleted };
+    });
+  }
+
+  /** Drops everything at and above `offset` (cut at the batch containing it). */
+  truncateTo(offset: number): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      assert(Number.isSafeInteger(offset) && offset >= 0, `truncateTo: bad offset ${offset}`);
+      if (offset >= this.logEndOffset) return;
+      const segments = this.#segments;
+      if (offset < this.#logStartOffset || offset <= segments[0]!.baseOffset) {
+        // Nothing survives: start over, empty, at `offset`.
+        for (const segment of segments) await segment.delete();
+        this.#segments = [await LogSegment.create(this.#fs, this.dir, offset, this.#segmentConfig)];
+        this.#logStartOffset = offset;
+        this.#dirDirty = true;
+      } else {
+        let keep = segments.length;
+        while (keep > 1 && segments[keep - 1]!.baseOffset >= offset) keep--;
+        const doomed = segments.slice(keep);
+        this.#segments = segments.slice(0, keep);
+        for (const segment of doomed) await segment.delete();
+        await this.#active.truncateTo(offset);
+      }
+      this.#recoveryPoint = Math.min(this.#recoveryPoint, this.logEndOffset);
+      this.#unflushedMessages = 0;
+      await this.#active.flush();
+      await this.#writeCheckpoint();
+      this.#logger.info({ offset, logEndOffset: this.logEndOffset }, 'truncated');
+    });
+  }
+
+  updateConfig(config: LogConfig): void {
+    validateConfig(config);
+    this.#config = { ...config };
+    this.#segmentConfig.indexIntervalBytes = config.indexIntervalBytes;
+  }
+
+  /** fsyncs segments and indexes up to the log end and persists the recovery point. */
+  flush(): Promise<void> {
+    return this.#enqueue(() => this.#flush(this.#clock.nowMs()));
+  }
+
+  /** Runs the flushMs policy without an append (for a periodic caller). */
+  maybeFlush(nowMs: number): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#unflushedMessages > 0 && nowMs - this.#lastFlushMs >= this.#config.flushMs) await this.#flush(nowMs);
+    });
+  }
+
+  async #flush(nowMs: number): Promise<void> {
+    this.#checkWritable();
+    const end = this.logEndOffset;
+    for (const segment of this.#segments) {
+      if (segment.nextOffset <= this.#recoveryPoint && !segment.hasUnflushedData && segment !== this.#active) continue;
+      await segment.flush();
+    }
+    if (this.#dirDirty) {
+      await this.#fs.syncDir(this.dir);
+      this.#dirDirty = false;
+    }
+    this.#unflushedMessages = 0;
+    this.#lastFlushMs = nowMs;
+    if (end !== this.#recoveryPoint) {
+      this.#recoveryPoint = end;
+      await this.#writeCheckpoint();
+    }
+  }
+
+  /** Flushes everything, writes the clean-shutdown marker and closes the files. */
+  close(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#failed === null) {
+        this.#active.onRolled();
+        await this.#flush(this.#clock.nowMs());
+        await this.#writeCheckpoint();
+        await writeFileAtomic(this.#fs, joinPath(this.dir, CLEAN_SHUTDOWN_FILE), EMPTY);
+      }
+      for (const segment of this.#segments) await segment.close();
+      this.#closed = true;
+    });
+  }
+
+  /** Closes the files and removes the whole directory. */
+  delete(): Promise<void> {
+    return this.#enqueue(async () => {
+      for (const segment of this.#segments) await segment.close();
+      this.#closed = true;
+      await this.#fs.rmdir(this.dir);
+    });
+  }
+}
+
+/** Index of the last segment with baseOffset <= offset (0 if none). */
+function floorIndex(segments: readonly LogSegment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  let found = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (segments[mid]!.baseOffset <= offset) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
