@@ -7,3 +7,4 @@ export { Writer } from './writer.ts';
 export * from './records.ts';
 export { CompressionType, type CompressionTypeValue, type CompressionName, compress, decompress, compressionType } from './compression.ts';
 export { crc32c } from './crc32c.ts';
+export type * from './generated/types.ts';
