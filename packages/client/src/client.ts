@@ -473,11 +473,12 @@ export class KafkaClient {
       return this.#call<{ topics: { name: string; errorCode: number; errorMessage?: string | null }[] }>(
         link,
         Api.CreateTopics,
-        () => ({
+        (v) => ({
           topics: topics.map((t) => ({
             name: t.name,
-            numPartitions: t.numPartitions ?? -1,
-            replicationFactor: t.replicationFactor ?? -1,
+            // -1 asks for the broker's default, which CreateTopics understands from v4 on.
+            numPartitions: t.numPartitions ?? (v >= 4 ? -1 : 1),
+            replicationFactor: t.replicationFactor ?? (v >= 4 ? -1 : 1),
             assignments: [],
             configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
           })),

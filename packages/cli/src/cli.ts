@@ -1,0 +1,222 @@
+/**
+ * The `trib` command line: argument parsing (yargs) and error reporting. `run` never exits the process;
+ * it returns the exit code, so tests drive it in-process: 0 success, 1 a failed operation (Kafka error,
+ * unreachable broker), 2 a bad command line.
+ */
+import yargs, { type Argv } from 'yargs';
+import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
+import { asStrings, compressionOption, intOption, parseKeyValues, topicName } from './args.ts';
+import { CommandContext, UsageError, type CliIo } from './context.ts';
+import { clusterInfo } from './commands/cluster-info.ts';
+import { consume, type StartAt } from './commands/consume.ts';
+import { produce } from './commands/produce.ts';
+import { topicAlterConfig } from './commands/topic-alter-config.ts';
+import { topicCreate } from './commands/topic-create.ts';
+import { topicDelete } from './commands/topic-delete.ts';
+import { topicDescribe } from './commands/topic-describe.ts';
+import { topicList } from './commands/topic-list.ts';
+
+export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+
+export const DEFAULT_BOOTSTRAP_SERVER = '127.0.0.1:9092';
+
+type Args = Record<string, unknown>;
+
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+export async function run(argv: string[], io: CliIo, options: RunOptions = {}): Promise<number> {
+  const signal = options.signal ?? new AbortController().signal;
+  let ctx: CommandContext | null = null;
+  const context = (a: Args): CommandContext => {
+    ctx = new CommandContext(io, {
+      json: a.json === true,
+      bootstrapServer: String(a['bootstrap-server']),
+      signal,
+      requestTimeoutMs: intOption(a['request-timeout-ms'], 'request-timeout-ms', 1) ?? 30_000,
+    });
+    return ctx;
+  };
+  const handle =
+    (fn: (ctx: CommandContext, a: Args) => Promise<void>) =>
+    async (a: Args): Promise<void> => {
+      await fn(context(a), a);
+    };
+
+  const parser = yargs(argv)
+    .scriptName('trib')
+    .usage('$0 <command> [options]\n\nOperate a Tributary (Kafka-compatible) cluster.')
+    .exitProcess(false)
+    .strict()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .option('bootstrap-server', {
+      alias: 'b',
+      type: 'string',
+      global: true,
+      default: io.env.TRIB_BOOTSTRAP_SERVER ?? DEFAULT_BOOTSTRAP_SERVER,
+      describe: 'host:port[,host:port] to bootstrap from (env TRIB_BOOTSTRAP_SERVER)',
+    })
+    .option('json', { type: 'boolean', global: true, default: false, describe: 'print machine-readable JSON' })
+    .option('request-timeout-ms', { type: 'number', global: true, default: 30_000, describe: 'timeout for each request' })
+    .command('topic', 'create, list, describe, alter and delete topics', (y: Argv) =>
+      y
+        .command(
+          'create <name>',
+          'create a topic',
+          (c: Argv) =>
+            c
+              .positional('name', { type: 'string', describe: 'topic name' })
+              .option('partitions', { alias: 'p', type: 'number', describe: 'partition count (broker default if absent)' })
+              .option('replication-factor', { alias: 'r', type: 'number', describe: 'replicas per partition (broker default if absent)' })
+              .option('config', { alias: 'c', type: 'string', array: true, describe: 'topic config key=value (repeatable)' }),
+          handle((c, a) =>
+            topicCreate(c, {
+              name: topicName(a.name),
+              partitions: intOption(a.partitions, 'partitions', 1, 1_000_000),
+              replicationFactor: intOption(a['replication-factor'], 'replication-factor', 1, 32767),
+              configs: parseKeyValues(a.config, 'config'),
+            }),
+          ),
+        )
+        .command('list', 'list topics', (c: Argv) => c, handle((c) => topicList(c)))
+        .command(
+          'describe [name]',
+          'partitions, leaders, replicas, ISR and config overrides of one topic (or all)',
+          (c: Argv) => c.positional('name', { type: 'string', describe: 'topic name (all topics if absent)' }),
+          handle((c, a) => topicDescribe(c, { name: a.name === undefined ? undefined : topicName(a.name) })),
+        )
+        .command(
+          'delete <name>',
+          'delete a topic',
+          (c: Argv) => c.positional('name', { type: 'string', describe: 'topic name' }),
+          handle((c, a) => topicDelete(c, { name: topicName(a.name) })),
+        )
+        .command(
+          'alter-config <name>',
+          'set or delete topic configs (IncrementalAlterConfigs)',
+          (c: Argv) =>
+            c
+              .positional('name', { type: 'string', describe: 'topic name' })
+              .option('set', { type: 'string', array: true, describe: 'key=value to set (repeatable)' })
+              .option('delete', { type: 'string', array: true, describe: 'key to reset to its default (repeatable)' }),
+          handle((c, a) => {
+            const set = parseKeyValues(a.set, 'set');
+            const del = asStrings(a.delete);
+            if (Object.keys(set).length === 0 && del.length === 0) throw new UsageError('alter-config needs at least one --set or --delete');
+            for (const k of del) if (Object.hasOwn(set, k)) throw new UsageError(`config ${k} is both set and deleted`);
+            return topicAlterConfig(c, { name: topicName(a.name), set, delete: del });
+          }),
+        )
+        .demandCommand(1, 'topic needs a subcommand: create, list, describe, delete or alter-config'),
+    )
+    .command(
+      'produce <topic>',
+      'produce lines from stdin, one record per line',
+      (c: Argv) =>
+        c
+          .positional('topic', { type: 'string', describe: 'topic name' })
+          .option('partition', { alias: 'p', type: 'number', default: 0, describe: 'partition to produce to' })
+          .option('key-separator', { type: 'string', describe: 'split each line into key and value at the first S' })
+          .option('compression', { type: 'string', default: 'none', describe: 'none, gzip, snappy, lz4 or zstd' })
+          .option('acks', { type: 'number', default: -1, describe: '0 (no reply), 1 (leader) or -1 (all in-sync replicas)' })
+          .option('header', { type: 'string', array: true, describe: 'header k=v added to every record (repeatable)' })
+          .option('batch-size', { type: 'number', default: 1000, describe: 'records per batch at most' })
+          .option('batch-bytes', { type: 'number', default: 512 * 1024, describe: 'bytes per batch, roughly, at most' }),
+      handle((c, a) => {
+        const acks = intOption(a.acks, 'acks', -1, 1) as number;
+        const separator = a['key-separator'] === undefined ? undefined : String(a['key-separator']);
+        if (separator === '') throw new UsageError('--key-separator must not be empty');
+        return produce(c, {
+          topic: topicName(a.topic),
+          partition: intOption(a.partition, 'partition', 0) as number,
+          keySeparator: separator,
+          compression: compressionOption(a.compression),
+          acks,
+          headers: parseKeyValues(a.header, 'header'),
+          batchSize: intOption(a['batch-size'], 'batch-size', 1, 100_000) as number,
+          batchBytes: intOption(a['batch-bytes'], 'batch-bytes', 1, 64 * 1024 * 1024) as number,
+        });
+      }),
+    )
+    .command(
+      'consume <topic>',
+      'print records, one value per line',
+      (c: Argv) =>
+        c
+          .positional('topic', { type: 'string', describe: 'topic name' })
+          .option('partition', { alias: 'p', type: 'number', describe: 'partition (all partitions if absent)' })
+          .option('from-beginning', { type: 'boolean', describe: 'start at the earliest offset' })
+          .option('offset', { type: 'number', describe: 'start at this offset' })
+          .option('latest', { type: 'boolean', describe: 'start at the end (default)' })
+          .option('max-messages', { alias: 'n', type: 'number', describe: 'stop after N records' })
+          .option('timeout-ms', { type: 'number', describe: 'stop after N ms without a new record' })
+          .option('print-key', { type: 'boolean', default: false, describe: 'print the key before the value' })
+          .option('print-offset', { type: 'boolean', default: false, describe: 'print the offset before the value' })
+          .option('key-separator', { type: 'string', default: '\t', describe: 'separator after printed offsets and keys' })
+          .option('max-bytes', { type: 'number', default: 1024 * 1024, describe: 'bytes per fetch' })
+          .conflicts('from-beginning', ['offset', 'latest'])
+          .conflicts('offset', 'latest'),
+      handle((c, a) => {
+        const offset = intOption(a.offset, 'offset', 0);
+        const start: StartAt =
+          a['from-beginning'] === true ? { kind: 'earliest' } : offset !== undefined ? { kind: 'offset', offset } : { kind: 'latest' };
+        return consume(c, {
+          topic: topicName(a.topic),
+          partition: intOption(a.partition, 'partition', 0),
+          start,
+          maxMessages: intOption(a['max-messages'], 'max-messages', 1),
+          timeoutMs: intOption(a['timeout-ms'], 'timeout-ms', 0),
+          printKey: a['print-key'] === true,
+          printOffset: a['print-offset'] === true,
+          keySeparator: String(a['key-separator']),
+          maxBytes: intOption(a['max-bytes'], 'max-bytes', 1, 256 * 1024 * 1024) as number,
+        });
+      }),
+    )
+    .command('cluster', 'cluster-wide information', (y: Argv) =>
+      y
+        .command('info', 'cluster id, controller and brokers', (c: Argv) => c, handle((c) => clusterInfo(c)))
+        .demandCommand(1, 'cluster needs a subcommand: info'),
+    )
+    .demandCommand(1, 'give a command: topic, produce, consume or cluster')
+    .recommendCommands()
+    .fail((msg: string | null, err: Error | undefined) => {
+      throw err ?? new UsageError(msg ?? 'invalid arguments');
+    })
+    .help()
+    .alias('help', 'h')
+    .version(false);
+
+  try {
+    await parser.parseAsync(argv, {}, (_err: Error | undefined, _argv: unknown, output: string) => {
+      // --help: yargs hands us its text instead of printing it.
+      if (output) io.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+    });
+    return ExitCode.Ok;
+  } catch (err) {
+    return report(io, err);
+  } finally {
+    await (ctx as CommandContext | null)?.close();
+  }
+}
+
+/** One line on stderr that says what went wrong; the exit code says what kind of failure. */
+function report(io: CliIo, err: unknown): number {
+  if (err instanceof UsageError) {
+    io.stderr.write(`trib: ${err.message}\nRun 'trib --help' for usage.\n`);
+    return ExitCode.Usage;
+  }
+  if (err instanceof KafkaError || err instanceof ConnectionError || err instanceof RequestTimeoutError) {
+    io.stderr.write(`trib: ${err.message}\n`);
+    return ExitCode.Failed;
+  }
+  // yargs' own validation errors (unknown argument, missing positional) arrive as plain YError.
+  if (err instanceof Error && err.name === 'YError') {
+    io.stderr.write(`trib: ${err.message}\nRun 'trib --help' for usage.\n`);
+    return ExitCode.Usage;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`trib: ${message.split('\n')[0]}\n`);
+  return ExitCode.Failed;
+}
