@@ -21,7 +21,7 @@ pick_prefix() {
   fi
 }
 
-PREFIX="$(pick_prefix)"
+PREFIX="${TRIB_TOOLS_PREFIX:-$(pick_prefix)}"  # override only to test the fallback
 export PATH="$PREFIX/bin:$PATH"
 hash -r
 
