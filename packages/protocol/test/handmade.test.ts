@@ -1,0 +1,100 @@
+// Fixtures written byte by byte from the protocol specification, not produced by our encoder.
+import { describe, expect, it } from 'vitest';
+import { ApiKey, decodeRequestBody, decodeResponse, encodeRequest, encodeResponse, readRequestHeader } from '../src/index.ts';
+import { decodeRecords, iterateBatches, verifyBatchCrc } from '../src/records.ts';
+import { referenceCrc32c } from './reference-crc.ts';
+
+// '#' starts a comment to the end of the line; '|' and whitespace only separate fields.
+const hex = (s: string): Buffer =>
+  Buffer.from(s.split('\n').map((line) => line.split('#')[0]).join('').replace(/[\s|]+/g, ''), 'hex');
+
+describe('hand-verified request bytes', () => {
+  it('ApiVersions v3 request as librdkafka sends it (header v2, compact strings, tagged sections)', () => {
+    const frame = hex(`
+      0012 0003 00000001            # api key 18, version 3, correlation id 1
+      0007 72646b61666b61           # client id "rdkafka" (int16 length even in header v2)
+      00                            # header tagged fields
+      0b 6c696272646b61666b61       # compact string "librdkafka" (length + 1 = 11)
+      06 322e332e30                 # compact string "2.3.0"
+      00                            # body tagged fields`);
+    const { header, bodyOffset, supported } = readRequestHeader(frame);
+    expect(supported).toBe(true);
+    expect(header).toEqual({ apiKey: 18, apiVersion: 3, correlationId: 1, clientId: 'rdkafka' });
+    expect(bodyOffset).toBe(18);
+    expect(decodeRequestBody(18, 3, frame, bodyOffset)).toEqual({ clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.3.0' });
+    const encoded = Buffer.concat(encodeRequest(18, 3, 1, 'rdkafka', { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.3.0' }));
+    expect(encoded.readInt32BE(0)).toBe(frame.length);
+    expect(encoded.subarray(4).toString('hex')).toBe(frame.toString('hex'));
+  });
+
+  it('ApiVersions v3 response keeps header v0 (no header tagged fields) while the body is flexible', () => {
+    const frame = hex(`
+      00000001                      # correlation id, header v0
+      0000                          # error code
+      02 0012 0000 0004             # compact array of 1: ApiVersions 0-4
+      00                            # api entry tagged fields
+      00000000                      # throttle time
+      00                            # body tagged fields`);
+    const { correlationId, body } = decodeResponse(18, 3, frame);
+    expect(correlationId).toBe(1);
+    expect(body.apiKeys).toEqual([{ apiKey: 18, minVersion: 0, maxVersion: 4 }]);
+    expect(body.finalizedFeaturesEpoch).toBe(-1);
+    const encoded = Buffer.concat(encodeResponse(ApiKey.ApiVersions, 3, 1, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }], throttleTimeMs: 0 }));
+    expect(encoded.subarray(4).toString('hex')).toBe(frame.toString('hex'));
+  });
+
+  it('Metadata v0 request with a null-free topic list', () => {
+    const frame = hex(`0003 0000 0000002a ffff | 00000002 0001 61 0002 6262`);
+    const { header, bodyOffset } = readRequestHeader(frame);
+    expect(header.clientId).toBeNull();
+    expect(decodeRequestBody(3, 0, frame, bodyOffset)).toEqual({
+      topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'a' }, { topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: 'bb' }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+  });
+
+  it('Produce v3 request with a hand-built record batch', () => {
+    const record = hex('0e | 00 | 00 | 00 | 01 | 02 76 | 00'); // length 7, attrs, ts delta, offset delta, null key, value "v", no headers
+    const afterCrc = hex(`
+      0000                          # attributes: no compression, create time
+      00000000                      # last offset delta
+      0000018bcfe56800              # base timestamp 1700000000000
+      0000018bcfe56800              # max timestamp
+      ffffffffffffffff ffff ffffffff # producer id, epoch, base sequence: none
+      00000001                      # one record`);
+    const crc = referenceCrc32c(Buffer.concat([afterCrc, record]));
+    const crcBytes = Buffer.alloc(4);
+    crcBytes.writeUInt32BE(crc);
+    const batch = Buffer.concat([
+      hex('0000000000000000 | 00000039 | ffffffff | 02'), // base offset, batch length 57, leader epoch, magic
+      crcBytes,
+      afterCrc,
+      record,
+    ]);
+    expect(batch.length).toBe(69);
+    const frame = Buffer.concat([
+      hex(`0000 0003 00000007 0001 63     # produce v3, correlation 7, client "c"
+           ffff ffff 00007530            # null transactional id, acks -1, timeout 30000
+           00000001 0001 74              # one topic "t"
+           00000001 00000000 00000045    # one partition 0, 69 bytes of records`),
+      batch,
+    ]);
+    const { bodyOffset } = readRequestHeader(frame);
+    const body = decodeRequestBody(0, 3, frame, bodyOffset);
+    expect(body.transactionalId).toBeNull();
+    expect(body.acks).toBe(-1);
+    expect(body.timeoutMs).toBe(30000);
+    const records: Buffer = body.topicData[0].partitionData[0].records;
+    expect(records.buffer).toBe(frame.buffer); // a view, not a copy
+    expect(verifyBatchCrc(records, 0, records.length)).toBe(true);
+    const [loc] = [...iterateBatches(records)];
+    expect(loc!.sizeInBytes).toBe(69);
+    const decoded = decodeRecords(records);
+    expect(decoded.records).toEqual([{ offset: 0, timestamp: 1700000000000, key: null, value: Buffer.from('v'), headers: [] }]);
+    const chunks = encodeRequest(0, 3, 7, 'c', body);
+    expect(chunks).toContain(records); // spliced, not copied
+    expect(Buffer.concat(chunks).subarray(4).toString('hex')).toBe(frame.toString('hex'));
+  });
+});
