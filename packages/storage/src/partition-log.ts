@@ -314,6 +314,7 @@ export class PartitionLog {
       throw new OffsetOutOfRangeError(`offset ${offset} outside [${this.#logStartOffset}, ${logEnd}] of ${this.dir}`);
     }
     assert(opts.maxBytes >= 0, 'read: maxBytes must be >= 0');
+    const maxBytes = Math.floor(opts.maxBytes);
     const limit = Math.min(opts.maxOffset ?? logEnd, logEnd);
     const empty = { records: EMPTY, firstOffset: offset, nextOffset: offset };
     if (offset >= limit) return empty;
@@ -329,8 +330,8 @@ export class PartitionLog {
     const gapEnd = lookup.nextPosition < 0 ? firstSize : Math.min(lookup.nextPosition, firstSize);
     // Everything readable from the start position on, bounded by what the reply may hold.
     let available = firstSize - lookup.position;
-    for (let j = i + 1; j < segments.length && available < gapEnd - lookup.position + opts.maxBytes; j++) available += segments[j]!.size;
-    const capacity = Math.min(available, gapEnd - lookup.position + opts.maxBytes);
+    for (let j = i + 1; j < segments.length && available < gapEnd - lookup.position + maxBytes; j++) available += segments[j]!.size;
+    const capacity = Math.min(available, gapEnd - lookup.position + maxBytes);
     if (capacity <= 0) return empty;
     const out = Buffer.allocUnsafe(capacity);
 
@@ -380,7 +381,7 @@ export class PartitionLog {
         }
         const isFirst = keptStart < 0;
         const start = isFirst ? p : keptStart;
-        if (p + size > regionEnd || p + size - start > opts.maxBytes) {
+        if (p + size > regionEnd || p + size - start > maxBytes) {
           if (isFirst && opts.minOneMessage) return this.#readOneBatch(segment, startPosition + (p - writeAt), size, header);
           done = true;
           break;
