@@ -44,95 +44,49 @@ export interface Codec {
   errorName(code: number): string;
 }
 
-/** What we use from `@tributary/protocol`, typed here so the client compiles before each piece lands. */
-interface ProtocolModule {
-  encodeRequest(apiKey: number, apiVersion: number, correlationId: number, clientId: string, body: object): Buffer[];
-  decodeResponse(apiKey: number, apiVersion: number, frame: Buffer): { correlationId: number; body: unknown };
-  encodeRecordBatch(batch: object): Buffer;
-  iterateBatches(buf: Buffer): Iterable<unknown>;
-  decodeRecords(batch: unknown): Iterable<unknown>;
-  errorName(code: number): string;
-}
-
-function need<K extends keyof ProtocolModule>(name: K): ProtocolModule[K] {
-  const fn = (protocol as unknown as Partial<ProtocolModule>)[name];
-  if (typeof fn !== 'function') {
-    throw new Error(`@tributary/protocol does not export ${name} yet`);
+/** The length of the complete batches at the start of `records`; a fetch may end in a partial batch. */
+function completeBatchesLength(records: Buffer): number {
+  let position = 0;
+  // Each step advances by at least one batch header, so the loop is bounded by the buffer length.
+  while (records.length - position >= protocol.LOG_OVERHEAD_BYTES) {
+    const size = records.readInt32BE(position + protocol.BATCH_LENGTH_OFFSET) + protocol.LOG_OVERHEAD_BYTES;
+    if (size < protocol.RECORD_BATCH_HEADER_BYTES || size > records.length - position) break;
+    position += size;
   }
-  return fn as ProtocolModule[K];
-}
-
-function toBuffer(value: Buffer | string | null | undefined): Buffer | null {
-  if (value == null) return null;
-  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-}
-
-function num(value: unknown, what: string): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  throw new Error(`record batch: ${what} is not a number`);
-}
-
-/** Reads the fields we need from a decoded record, whatever extra fields the codec adds. */
-function toFetchedRecord(batch: Record<string, unknown>, record: Record<string, unknown>): FetchedRecord {
-  const offset =
-    record.offset !== undefined
-      ? num(record.offset, 'offset')
-      : num(batch.baseOffset, 'baseOffset') + num(record.offsetDelta ?? 0, 'offsetDelta');
-  const timestamp =
-    record.timestamp !== undefined
-      ? num(record.timestamp, 'timestamp')
-      : num(batch.firstTimestamp ?? batch.baseTimestamp ?? -1, 'firstTimestamp') + num(record.timestampDelta ?? 0, 'timestampDelta');
-  const rawHeaders = (record.headers ?? []) as unknown;
-  const headers: RecordHeader[] = [];
-  if (Array.isArray(rawHeaders)) {
-    for (const h of rawHeaders as { key: unknown; value: unknown }[]) {
-      const key = Buffer.isBuffer(h.key) ? h.key.toString('utf8') : String(h.key);
-      headers.push({ key, value: h.value == null ? null : toBuffer(h.value as Buffer | string) });
-    }
-  }
-  return {
-    offset,
-    timestamp,
-    key: toBuffer(record.key as Buffer | string | null | undefined),
-    value: toBuffer(record.value as Buffer | string | null | undefined),
-    headers,
-  };
+  return position;
 }
 
 export const protocolCodec: Codec = {
   encodeRequest(apiKey, apiVersion, correlationId, clientId, body) {
-    return need('encodeRequest')(apiKey, apiVersion, correlationId, clientId, body);
+    return protocol.encodeRequest(apiKey, apiVersion, correlationId, clientId, body);
   },
   decodeResponse(apiKey, apiVersion, frame) {
-    return need('decodeResponse')(apiKey, apiVersion, frame);
+    return protocol.decodeResponse(apiKey, apiVersion, frame) as { correlationId: number; body: unknown };
   },
   encodeRecordBatch(records, compression, nowMs) {
-    return need('encodeRecordBatch')({
+    return protocol.encodeRecordBatch({
       records: records.map((r) => ({
-        key: toBuffer(r.key),
-        value: toBuffer(r.value),
-        headers: (r.headers ?? []).map((h) => ({ key: h.key, value: h.value })),
+        key: r.key ?? null,
+        value: r.value,
+        headers: r.headers ?? [],
         timestamp: r.timestamp ?? nowMs,
       })),
       compression,
+      baseTimestamp: nowMs,
     });
   },
   decodeRecordSet(records) {
     const out: FetchedRecord[] = [];
-    for (const batch of need('iterateBatches')(records)) {
-      const decoded = need('decodeRecords')(batch);
-      for (const record of decoded) {
-        out.push(toFetchedRecord(batch as Record<string, unknown>, record as Record<string, unknown>));
-      }
+    const complete = records.subarray(0, completeBatchesLength(records));
+    for (const batch of protocol.iterateBatches(complete)) {
+      // Control batches (transaction markers) carry no application data.
+      if ((batch.header.attributes & protocol.CONTROL_FLAG_MASK) !== 0) continue;
+      const decoded = protocol.decodeRecords(complete.subarray(batch.position, batch.position + batch.sizeInBytes));
+      for (const r of decoded.records) out.push(r);
     }
     return out;
   },
   errorName(code) {
-    try {
-      return need('errorName')(code);
-    } catch {
-      return code === 0 ? 'NONE' : `ERROR_${code}`;
-    }
+    return protocol.errorName(code);
   },
 };
