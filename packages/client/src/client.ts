@@ -206,7 +206,7 @@ export class KafkaClient {
     this.#bootstrap = parseBootstrap(options.bootstrapServers);
     this.#options = options;
     this.#codec = options.codec ?? protocolCodec;
-    this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#maxAttempts = options.maxAttempts ?? 6;
     this.#retryBackoffMs = options.retryBackoffMs ?? 100;
     assert(this.#maxAttempts >= 1, 'maxAttempts must be at least 1');
   }
@@ -356,7 +356,10 @@ export class KafkaClient {
         throw this.#error(code, `topic ${topic}`);
       }
       const p = t.partitions.find((x) => x.partition === partition);
-      if (p === undefined) throw new KafkaError(3, 'UNKNOWN_TOPIC_OR_PARTITION', `partition ${partition} of topic ${topic} does not exist (the topic has ${t.partitions.length})`, false);
+      if (p === undefined) {
+        const message = `UNKNOWN_TOPIC_OR_PARTITION: partition ${partition} of topic ${topic} does not exist (the topic has ${t.partitions.length})`;
+        throw new KafkaError(3, 'UNKNOWN_TOPIC_OR_PARTITION', message, false);
+      }
       leader = p.leader;
     }
     if (leader < 0) throw new KafkaError(5, 'LEADER_NOT_AVAILABLE', `partition ${topic}-${partition} has no leader`, true);

@@ -2,8 +2,8 @@
  * Prints records from one partition (or every partition of the topic), one value per line. Stops after
  * --max-messages, after --timeout-ms with no new record, or on SIGINT.
  */
-import { OffsetSpec, type FetchedRecord } from '@tributary/client';
-import { UsageError, type CommandContext } from '../context.ts';
+import { KafkaError, OffsetSpec, type FetchedRecord } from '@tributary/client';
+import type { CommandContext } from '../context.ts';
 
 export type StartAt = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'offset'; offset: number };
 
@@ -32,7 +32,9 @@ export async function consume(ctx: CommandContext, args: ConsumeArgs): Promise<v
     const md = await client.metadata([args.topic]);
     const t = md.topics.find((x) => x.name === args.topic);
     if (t === undefined || t.errorCode !== 0) {
-      throw new UsageError(`topic ${args.topic} does not exist${t ? ` (${t.errorName})` : ''}`);
+      const code = t?.errorCode ?? 3;
+      const name = t?.errorName ?? 'UNKNOWN_TOPIC_OR_PARTITION';
+      throw new KafkaError(code, name, `${name}: topic ${args.topic} (Metadata)`);
     }
     partitions = t.partitions.map((p) => p.partition);
   }
