@@ -1,0 +1,63 @@
+import { ErrorCode } from '@tributary/protocol';
+import type { Broker, RequestContext } from '../broker.ts';
+import { messageOf } from './common.ts';
+
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+const READ_COMMITTED = 1;
+
+export async function handleListOffsets(broker: Broker, ctx: RequestContext, body: any): Promise<object> {
+  const readCommitted = body.isolationLevel === READ_COMMITTED;
+  const topics = [];
+  for (const t of body.topics as any[]) {
+    const partitions = [];
+    for (const req of t.partitions as any[]) {
+      const out = { partitionIndex: req.partitionIndex, errorCode: ErrorCode.NONE as number, oldStyleOffsets: [] as number[], timestamp: -1, offset: -1, leaderEpoch: -1 };
+      partitions.push(out);
+      const p = broker.replicas.partition(t.name, req.partitionIndex);
+      if (!p) {
+        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch !== p.leaderEpoch) {
+        out.errorCode = req.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+        continue;
+      }
+      const ts: number = req.timestamp;
+      try {
+        if (ts === LATEST || ts === LATEST_TIERED) {
+          out.offset = readCommitted ? p.lastStableOffset : p.highWatermark;
+          out.leaderEpoch = p.leaderEpoch;
+        } else if (ts === EARLIEST || ts === EARLIEST_LOCAL) {
+          out.offset = p.logStartOffset;
+          out.leaderEpoch = p.leaderEpoch;
+        } else if (ts === MAX_TIMESTAMP) {
+          const max = p.log.maxTimestampAndOffset();
+          if (max) {
+            out.timestamp = max.timestamp;
+            out.offset = max.offset;
+            out.leaderEpoch = p.leaderEpoch;
+          }
+        } else if (ts < 0) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+        } else {
+          const found = await p.log.offsetForTimestamp(ts);
+          if (found && found.offset < p.highWatermark) {
+            out.timestamp = found.timestamp;
+            out.offset = found.offset;
+            out.leaderEpoch = p.leaderEpoch;
+          }
+        }
+      } catch (err) {
+        broker.logger.error({ topic: t.name, partition: req.partitionIndex, err: messageOf(err) }, 'list offsets failed');
+        out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      }
+      if (ctx.header.apiVersion === 0 && out.offset >= 0) out.oldStyleOffsets = [out.offset];
+    }
+    topics.push({ name: t.name, partitions });
+  }
+  return { throttleTimeMs: 0, topics };
+}

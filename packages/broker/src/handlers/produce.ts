@@ -1,0 +1,125 @@
+import { ErrorCode, iterateBatches, verifyBatchCrc, setLogAppendTime, ProtocolError } from '@tributary/protocol';
+import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
+import type { Partition } from '../partition.ts';
+import { partitionKey } from '../partition.ts';
+import { autoCreateTopic, isInternal, messageOf } from './common.ts';
+
+/** Compression codec ids in the batch attributes (low 3 bits). */
+const ZSTD = 4;
+const MAX_CODEC = 4;
+const TRANSACTIONAL_FLAG = 0x10;
+const CONTROL_FLAG = 0x20;
+
+interface PartitionResult {
+  index: number;
+  errorCode: number;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+  errorMessage: string | null;
+}
+
+class RejectedBatch extends Error {
+  readonly errorCode: number;
+  constructor(errorCode: number, message: string) {
+    super(message);
+    this.errorCode = errorCode;
+  }
+}
+
+export async function handleProduce(broker: Broker, ctx: RequestContext, body: any): Promise<HandlerResult> {
+  const version = ctx.header.apiVersion;
+  const acks: number = body.acks;
+  const topicResults = await Promise.all(
+    (body.topicData as any[]).map(async (topic) => {
+      const partitions = await Promise.all(
+        (topic.partitionData as any[]).map((pd) => produceToPartition(broker, version, acks, topic.name as string, pd.index as number, pd.records as Buffer | null)),
+      );
+      return { name: topic.name, partitionResponses: partitions };
+    }),
+  );
+  if (acks === 0) return NO_RESPONSE;
+  return { responses: topicResults, throttleTimeMs: 0 };
+}
+
+async function produceToPartition(broker: Broker, version: number, acks: number, topic: string, index: number, records: Buffer | null): Promise<PartitionResult> {
+  const result: PartitionResult = { index, errorCode: ErrorCode.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null };
+  const fail = (errorCode: number, message: string | null): PartitionResult => {
+    result.errorCode = errorCode;
+    result.errorMessage = message;
+    return result;
+  };
+  if (version < 3) return fail(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-2 carry message format v0/v1, which this broker does not store; use Produce v3 or later');
+  if (acks !== 0 && acks !== 1 && acks !== -1) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`);
+  let partition = broker.replicas.partition(topic, index);
+  if (!partition) {
+    if (!broker.registry.get(topic) && broker.config.bool('auto.create.topics.enable') && !isInternal(topic)) {
+      await autoCreateTopic(broker, topic);
+      partition = broker.replicas.partition(topic, index);
+    }
+    if (!partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic} partition ${index} does not exist on this broker`);
+  }
+  if (isInternal(topic)) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `${topic} is an internal topic; clients cannot produce to it`);
+  result.logStartOffset = partition.logStartOffset;
+  if (records === null || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'the partition data holds no record batch');
+  if (acks === -1 && partition.config.minInsyncReplicas > 1) {
+    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replica set has 1 member but min.insync.replicas is ${partition.config.minInsyncReplicas}`);
+  }
+  const nowMs = broker.clock.nowMs();
+  let logAppendTime = false;
+  try {
+    logAppendTime = validateBatches(partition, version, records, nowMs);
+  } catch (err) {
+    if (err instanceof RejectedBatch) return fail(err.errorCode, err.message);
+    if (err instanceof ProtocolError) return fail(ErrorCode.CORRUPT_MESSAGE, err.message);
+    throw err;
+  }
+  try {
+    const appended = await partition.log.append(records, { leaderEpoch: partition.leaderEpoch, nowMs });
+    result.baseOffset = appended.firstOffset;
+    result.logAppendTimeMs = logAppendTime ? nowMs : -1;
+    result.logStartOffset = partition.logStartOffset;
+  } catch (err) {
+    broker.logger.error({ topic, partition: index, err }, 'append failed');
+    return fail(ErrorCode.KAFKA_STORAGE_ERROR, `append to ${topic}-${index} failed: ${messageOf(err)}`);
+  }
+  broker.replicas.waiters.notify(partitionKey(topic, index));
+  return result;
+}
+
+/**
+ * Checks every batch before anything is written, so a request is appended whole or not at all.
+ * Returns whether timestamps were rewritten to log-append time.
+ */
+function validateBatches(partition: Partition, version: number, records: Buffer, nowMs: number): boolean {
+  const cfg = partition.config;
+  const logAppendTime = cfg.messageTimestampType === 'LogAppendTime';
+  let count = 0;
+  for (const batch of iterateBatches(records)) {
+    count++;
+    const h = batch.header;
+    if (h.magic !== 2) throw new RejectedBatch(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, `record batch magic ${h.magic} is not supported; only magic 2 (Kafka 0.11+) is`);
+    if (batch.sizeInBytes > cfg.maxMessageBytes) {
+      throw new RejectedBatch(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${batch.sizeInBytes} bytes exceeds max.message.bytes ${cfg.maxMessageBytes} of ${partition.topic}`);
+    }
+    if (!verifyBatchCrc(records, batch.position, batch.sizeInBytes)) throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} fails its CRC-32C check`);
+    const codec = h.attributes & 0x07;
+    if (codec > MAX_CODEC) throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} uses unknown compression codec ${codec}`);
+    if (codec === ZSTD && version < 7) throw new RejectedBatch(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd needs Produce v7 or later');
+    if (h.attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG)) {
+      throw new RejectedBatch(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactional and control batches are not supported yet');
+    }
+    if (h.recordsCount <= 0 || h.lastOffsetDelta !== h.recordsCount - 1) {
+      throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} has ${h.recordsCount} records but last offset delta ${h.lastOffsetDelta}`);
+    }
+    if (!logAppendTime && h.maxTimestamp >= 0) {
+      if (h.maxTimestamp - nowMs > cfg.messageTimestampAfterMaxMs || nowMs - h.baseTimestamp > cfg.messageTimestampBeforeMaxMs) {
+        throw new RejectedBatch(ErrorCode.INVALID_TIMESTAMP, `record batch ${count} has a timestamp outside message.timestamp.before/after.max.ms of now`);
+      }
+    }
+  }
+  if (count === 0) throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, 'no record batch in the partition data');
+  if (logAppendTime) for (const batch of iterateBatches(records)) setLogAppendTime(records, batch.position, batch.sizeInBytes, nowMs);
+  return logAppendTime;
+}
