@@ -83,9 +83,17 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     maxQueuedRequests: config.int('queued.max.requests'),
     idleTimeoutMs: config.int('connections.max.idle.ms'),
   };
+  // Connections that arrive while storage recovers wait here (bounded) instead of being dropped.
+  const early: Socket[] = [];
   const accept = (socket: Socket): void => {
-    if (!broker || connections.size >= maxConnections) {
+    if (connections.size + early.length >= maxConnections) {
       socket.destroy();
+      return;
+    }
+    if (!broker) {
+      socket.pause();
+      socket.once('close', () => early.splice(early.indexOf(socket) >>> 0, 1));
+      early.push(socket);
       return;
     }
     const conn = new Connection(socket, broker, logger, limits);
@@ -121,9 +129,14 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     );
   } catch (err) {
     for (const { server } of servers) server.close();
+    for (const socket of early.splice(0)) socket.destroy();
     throw err;
   }
   const running = broker;
+  for (const socket of early.splice(0)) {
+    accept(socket);
+    socket.resume();
+  }
   logger.info(
     { nodeId: config.nodeId, clusterId: running.clusterId, listeners: bound.map((l) => `${l.name}://${l.host}:${l.port}`), advertised: `${advertised.host}:${advertised.port}`, dataDir: config.dataDir, roles: config.list('process.roles') },
     'node started',
