@@ -329,9 +329,11 @@ export class PartitionLog {
     const firstSize = first.size;
     const gapEnd = lookup.nextPosition < 0 ? firstSize : Math.min(lookup.nextPosition, firstSize);
     // Everything readable from the start position on, bounded by what the reply may hold.
+    // Room for at least one header so minOneMessage can learn the first batch's size from this read.
+    const wanted = gapEnd - lookup.position + Math.max(maxBytes, BATCH_HEADER_BYTES);
     let available = firstSize - lookup.position;
-    for (let j = i + 1; j < segments.length && available < gapEnd - lookup.position + maxBytes; j++) available += segments[j]!.size;
-    const capacity = Math.min(available, gapEnd - lookup.position + maxBytes);
+    for (let j = i + 1; j < segments.length && available < wanted; j++) available += segments[j]!.size;
+    const capacity = Math.min(available, wanted);
     if (capacity <= 0) return empty;
     const out = Buffer.allocUnsafe(capacity);
 

@@ -269,3 +269,53 @@ for (const kind of fsKinds) {
     });
   });
 }
+
+describe('segment rolling', () => {
+  it('rolls by segmentMs, by a full index, and on close/reopen keeps offsets', async () => {
+    const { fs, dir, cleanup } = fsKinds[0]!.make();
+    try {
+      const log = await openLog(fs, dir, { segmentBytes: 1 << 20, segmentMs: 1000 });
+      await log.append(makeBatch({ records: 1 }), { leaderEpoch: 0, nowMs: 10_000 });
+      await log.append(makeBatch({ records: 1 }), { leaderEpoch: 0, nowMs: 10_900 });
+      expect(log.numberOfSegments).toBe(1);
+      const r = await log.append(makeBatch({ records: 1 }), { leaderEpoch: 0, nowMs: 11_001 });
+      expect(log.numberOfSegments).toBe(2);
+      expect(r.positionInSegment).toBe(0);
+      expect(log.segmentBaseOffsets()).toEqual([0, 2]);
+      // The rolled segment was flushed: the recovery point moved to the new segment.
+      expect(log.flushedOffset).toBe(2);
+      await log.close();
+
+      // index full: 3 offset-index entries of 8 bytes (segmentIndexBytes 24), an entry for every batch
+      const small = await openLog(fs, `${dir}-idx`, { segmentBytes: 1 << 20, segmentIndexBytes: 24, indexIntervalBytes: 0 });
+      for (let i = 0; i < 10; i++) await small.append(makeBatch({ records: 1 }), { leaderEpoch: 0, nowMs: 0 });
+      expect(small.numberOfSegments).toBeGreaterThan(2);
+      expectAllReadable(await readAll(small), 10);
+      await small.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('reads keep working while retention deletes the segment being read', async () => {
+    const { fs, dir, cleanup } = fsKinds[0]!.make();
+    try {
+      const log = await openLog(fs, dir, { segmentBytes: 1024, retentionBytes: 0 });
+      for (let i = 0; i < 30; i++) await log.append(makeBatch({ records: 2, valueBytes: 60 }), { leaderEpoch: 0, nowMs: 0 });
+      const reading = log.read(0, { maxBytes: 1 << 20, minOneMessage: true });
+      const retention = log.enforceRetention(0);
+      const [r] = await Promise.all([reading, retention]);
+      expect(r.firstOffset).toBe(0);
+      expect(splitBatches(r.records).length).toBeGreaterThan(0);
+      await expect(log.read(0, { maxBytes: 100, minOneMessage: true })).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+function expectAllReadable(batches: Buffer[], count: number): void {
+  expect(batches.length).toBe(count);
+  batches.forEach((b, i) => expect(baseOffsetOf(b)).toBe(i));
+}
