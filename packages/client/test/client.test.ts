@@ -1,0 +1,276 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KafkaClient, parseBootstrap } from '../src/client.ts';
+import { ConnectionError, KafkaError } from '../src/errors.ts';
+import { Api, CLIENT_VERSIONS, pickVersion, UnsupportedVersionError } from '../src/versions.ts';
+import { FakeBroker, jsonCodec, type FakeRequest } from './fake-broker.ts';
+
+const brokers: FakeBroker[] = [];
+const clients: KafkaClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(brokers.splice(0).map((b) => b.stop()));
+});
+
+const ALL_VERSIONS = [...CLIENT_VERSIONS.entries()].map(([apiKey, r]) => ({ apiKey, minVersion: 0, maxVersion: r.max + 5 }));
+
+interface Cluster {
+  nodes: { nodeId: number; broker: FakeBroker }[];
+  /** topic -> partition leaders by index */
+  leaders: Record<string, number[]>;
+  apiVersions?: (req: FakeRequest) => unknown;
+  handle?: (nodeId: number, req: FakeRequest) => unknown;
+}
+
+/** A cluster of fake brokers sharing one view of metadata; `handle` answers everything else. */
+async function cluster(nodeCount: number, leaders: Record<string, number[]>, handle?: Cluster['handle']): Promise<Cluster> {
+  const c: Cluster = { nodes: [], leaders, handle };
+  for (let i = 1; i <= nodeCount; i++) {
+    const nodeId = i;
+    const broker = await new FakeBroker((req, reply) => {
+      if (req.apiKey === Api.ApiVersions) {
+        reply(c.apiVersions ? c.apiVersions(req) : { errorCode: 0, apiKeys: ALL_VERSIONS });
+      } else if (req.apiKey === Api.Metadata) {
+        const asked = req.body.topics as { name: string }[] | null;
+        const names = asked === null ? Object.keys(c.leaders) : asked.map((t) => t.name);
+        reply({
+          clusterId: 'fake-cluster',
+          controllerId: 1,
+          brokers: c.nodes.map((n) => ({ nodeId: n.nodeId, host: '127.0.0.1', port: n.broker.port, rack: null })),
+          topics: names.map((name) => {
+            const ls = c.leaders[name];
+            if (ls === undefined) return { errorCode: 3, name, partitions: [] };
+            return {
+              errorCode: 0,
+              name,
+              partitions: ls.map((leaderId, partitionIndex) => ({
+                errorCode: 0,
+                partitionIndex,
+                leaderId,
+                replicaNodes: [leaderId],
+                isrNodes: [leaderId],
+              })),
+            };
+          }),
+        });
+      } else {
+        const body = c.handle?.(nodeId, req);
+        if (body !== undefined) reply(body);
+      }
+    }).start();
+    brokers.push(broker);
+    c.nodes.push({ nodeId, broker });
+  }
+  return c;
+}
+
+function client(c: Cluster, extra: Partial<ConstructorParameters<typeof KafkaClient>[0]> = {}): KafkaClient {
+  const k = new KafkaClient({
+    bootstrapServers: c.nodes.map((n) => `127.0.0.1:${n.broker.port}`).join(','),
+    codec: jsonCodec,
+    retryBackoffMs: 1,
+    ...extra,
+  });
+  clients.push(k);
+  return k;
+}
+
+const produceOk = (req: FakeRequest, baseOffset: number): unknown => {
+  const topic = (req.body.topicData as { name: string; partitionData: { index: number }[] }[])[0]!;
+  return { responses: [{ name: topic.name, partitionResponses: [{ index: topic.partitionData[0]!.index, errorCode: 0, baseOffset }] }] };
+};
+
+describe('bootstrap list', () => {
+  it('parses host:port lists', () => {
+    expect(parseBootstrap('a:1, b:2')).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
+    expect(parseBootstrap(['[::1]:9092'])).toEqual([{ host: '::1', port: 9092 }]);
+  });
+
+  it('rejects entries without a valid port', () => {
+    expect(() => parseBootstrap('a')).toThrow('invalid bootstrap server "a": expected host:port');
+    expect(() => parseBootstrap('a:0')).toThrow(/invalid bootstrap server/);
+    expect(() => parseBootstrap(' , ')).toThrow('no bootstrap servers given');
+  });
+
+  it('falls over to the next bootstrap server', async () => {
+    const c = await cluster(1, {});
+    const k = new KafkaClient({ bootstrapServers: `127.0.0.1:1,127.0.0.1:${c.nodes[0]!.broker.port}`, codec: jsonCodec });
+    clients.push(k);
+    const md = await k.metadata();
+    expect(md.clusterId).toBe('fake-cluster');
+  });
+
+  it('names every bootstrap server when none is reachable', async () => {
+    const k = new KafkaClient({ bootstrapServers: '127.0.0.1:1,127.0.0.1:2', codec: jsonCodec });
+    clients.push(k);
+    await expect(k.metadata()).rejects.toThrow(/no bootstrap server reachable \(127\.0\.0\.1:1, 127\.0\.0\.1:2\)/);
+  });
+});
+
+describe('version negotiation', () => {
+  it('picks the highest version both sides support', () => {
+    const broker = new Map([[Api.Fetch, { min: 0, max: 11 }]]);
+    expect(pickVersion(Api.Fetch, broker, 'b:1')).toBe(11);
+    expect(pickVersion(Api.Fetch, new Map([[Api.Fetch, { min: 0, max: 99 }]]), 'b:1')).toBe(CLIENT_VERSIONS.get(Api.Fetch)!.max);
+  });
+
+  it('refuses when the ranges do not overlap, naming the API and broker', () => {
+    expect(() => pickVersion(Api.Produce, new Map([[Api.Produce, { min: 0, max: 2 }]]), 'b:1')).toThrow(
+      /no common version of Produce: client implements 3-\d+, broker b:1 supports 0-2/,
+    );
+    expect(() => pickVersion(Api.Produce, new Map(), 'b:1')).toThrow(UnsupportedVersionError);
+  });
+
+  it('sends each request at the negotiated version', async () => {
+    const c = await cluster(1, { t: [1] }, (_n, req) => (req.apiKey === Api.Produce ? produceOk(req, 7) : undefined));
+    c.apiVersions = () => ({
+      errorCode: 0,
+      apiKeys: [
+        { apiKey: Api.ApiVersions, minVersion: 0, maxVersion: 3 },
+        { apiKey: Api.Metadata, minVersion: 0, maxVersion: 8 },
+        { apiKey: Api.Produce, minVersion: 0, maxVersion: 5 },
+      ],
+    });
+    const k = client(c);
+    expect(await k.produce('t', 0, [{ value: 'x' }])).toBe(7);
+    const seen = c.nodes[0]!.broker.requests.map((r) => [r.apiKey, r.apiVersion]);
+    expect(seen).toContainEqual([Api.Metadata, 8]);
+    expect(seen).toContainEqual([Api.Produce, 5]);
+  });
+
+  it('retries ApiVersions at the broker maximum after UNSUPPORTED_VERSION', async () => {
+    const c = await cluster(1, {});
+    c.apiVersions = (req) =>
+      req.apiVersion > 2
+        ? { errorCode: 35, apiKeys: [{ apiKey: Api.ApiVersions, minVersion: 0, maxVersion: 2 }] }
+        : { errorCode: 0, apiKeys: ALL_VERSIONS };
+    await client(c).metadata();
+    const versions = c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.ApiVersions).map((r) => r.apiVersion);
+    expect(versions).toEqual([3, 2]);
+  });
+});
+
+describe('routing', () => {
+  it('sends partition requests to each partition leader', async () => {
+    const c = await cluster(3, { t: [2, 3, 1] }, (nodeId, req) => (req.apiKey === Api.Produce ? produceOk(req, nodeId * 100) : undefined));
+    const k = client(c);
+    expect(await k.produce('t', 0, [{ value: 'a' }])).toBe(200);
+    expect(await k.produce('t', 1, [{ value: 'b' }])).toBe(300);
+    expect(await k.produce('t', 2, [{ value: 'c' }])).toBe(100);
+  });
+
+  it('refreshes metadata and retries on NOT_LEADER_OR_FOLLOWER', async () => {
+    let moved = false;
+    const c = await cluster(2, { t: [1] }, (nodeId, req) => {
+      if (req.apiKey !== Api.Produce) return undefined;
+      if (nodeId === 1 && moved) {
+        return { responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1 }] }] };
+      }
+      return produceOk(req, nodeId === 2 ? 42 : 0);
+    });
+    const k = client(c);
+    expect(await k.produce('t', 0, [{ value: 'a' }])).toBe(0);
+    moved = true;
+    c.leaders.t = [2];
+    expect(await k.produce('t', 0, [{ value: 'b' }])).toBe(42);
+  });
+
+  it('gives up after maxAttempts on a retriable error, with the error name', async () => {
+    const c = await cluster(1, { t: [1] }, (_n, req) =>
+      req.apiKey === Api.Produce ? { responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1 }] }] } : undefined,
+    );
+    const err = (await client(c, { maxAttempts: 3 }).produce('t', 0, [{ value: 'a' }]).catch((e: unknown) => e)) as KafkaError;
+    expect(err).toBeInstanceOf(KafkaError);
+    expect(err.name).toBe('NOT_LEADER_OR_FOLLOWER');
+    expect(err.code).toBe(6);
+    expect(err.message).toMatch(/gave up after 3 attempts/);
+    expect(c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.Produce)).toHaveLength(3);
+  });
+
+  it('does not resend a produce whose connection was lost', async () => {
+    const c = await cluster(1, { t: [1] });
+    c.handle = (_n, req) => {
+      if (req.apiKey === Api.Produce) for (const s of c.nodes[0]!.broker.sockets) s.destroy();
+      return undefined;
+    };
+    await expect(client(c).produce('t', 0, [{ value: 'a' }])).rejects.toBeInstanceOf(ConnectionError);
+    expect(c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.Produce)).toHaveLength(1);
+  });
+
+  it('sends admin requests to the controller', async () => {
+    const c = await cluster(2, {}, (nodeId, req) =>
+      req.apiKey === Api.CreateTopics ? { topics: [{ name: 'n', errorCode: nodeId === 1 ? 0 : 41, errorMessage: null }] } : undefined,
+    );
+    // Bootstrap through node 2 only; metadata names node 1 as the controller.
+    const k = new KafkaClient({ bootstrapServers: `127.0.0.1:${c.nodes[1]!.broker.port}`, codec: jsonCodec });
+    clients.push(k);
+    await k.createTopics([{ name: 'n', numPartitions: 1, replicationFactor: 1 }]);
+    expect(c.nodes[0]!.broker.requests.some((r) => r.apiKey === Api.CreateTopics)).toBe(true);
+  });
+});
+
+describe('errors and results', () => {
+  it('turns a broker error code into a KafkaError named after the code', async () => {
+    const c = await cluster(1, {}, (_n, req) =>
+      req.apiKey === Api.CreateTopics ? { topics: [{ name: 'dup', errorCode: 36, errorMessage: "Topic 'dup' already exists." }] } : undefined,
+    );
+    const err = (await client(c).createTopics([{ name: 'dup' }]).catch((e: unknown) => e)) as KafkaError;
+    expect(err).toBeInstanceOf(KafkaError);
+    expect(err.name).toBe('TOPIC_ALREADY_EXISTS');
+    expect(err.code).toBe(36);
+    expect(err.message).toBe("TOPIC_ALREADY_EXISTS: Topic 'dup' already exists. (CreateTopics dup)");
+  });
+
+  it('reports an unknown partition without retrying', async () => {
+    const c = await cluster(1, { t: [1] });
+    await expect(client(c).fetch('t', 3, 0)).rejects.toThrow('UNKNOWN_TOPIC_OR_PARTITION: partition 3 of topic t does not exist (the topic has 1)');
+  });
+
+  it('fetch drops records before the requested offset and returns the high watermark', async () => {
+    const stored = [5, 6, 7].map((offset) => ({ offset, timestamp: 1, key: null, value: Buffer.from(`v${offset}`).toString('base64'), headers: [] }));
+    const c = await cluster(1, { t: [1] }, (_n, req) =>
+      req.apiKey === Api.Fetch
+        ? {
+            errorCode: 0,
+            responses: [
+              {
+                topic: 't',
+                partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 8, logStartOffset: 5, records: Buffer.from(JSON.stringify(stored)).toString('base64') }],
+              },
+            ],
+          }
+        : undefined,
+    );
+    // The toy codec carries `records` as base64 text; turn it back into bytes as the real codec would.
+    const k = new KafkaClient({
+      bootstrapServers: `127.0.0.1:${c.nodes[0]!.broker.port}`,
+      codec: {
+        ...jsonCodec,
+        decodeResponse(apiKey, version, frame) {
+          const decoded = jsonCodec.decodeResponse(apiKey, version, frame) as { correlationId: number; body: Record<string, unknown> };
+          if (apiKey === Api.Fetch) {
+            const p = (decoded.body.responses as { partitions: { records: string | Buffer }[] }[])[0]!.partitions[0]!;
+            p.records = Buffer.from(p.records as string, 'base64');
+          }
+          return decoded;
+        },
+      },
+    });
+    clients.push(k);
+    const result = await k.fetch('t', 0, 6);
+    expect(result.highWatermark).toBe(8);
+    expect(result.logStartOffset).toBe(5);
+    expect(result.records.map((r) => [r.offset, r.value?.toString()])).toEqual([
+      [6, 'v6'],
+      [7, 'v7'],
+    ]);
+  });
+
+  it('produce with acks=0 resolves without a response', async () => {
+    const c = await cluster(1, { t: [1] });
+    expect(await client(c).produce('t', 0, [{ value: 'a' }], { acks: 0 })).toBe(-1);
+  });
+});
