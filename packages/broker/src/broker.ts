@@ -34,6 +34,9 @@ export interface BrokerOptions {
   newUuid: () => string;
 }
 
+/** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
+const FLUSH_CHECK_INTERVAL_MS = 1000;
+
 export const NO_RESPONSE = Symbol('no response');
 export type HandlerResult = object | typeof NO_RESPONSE;
 
@@ -50,6 +53,8 @@ export class Broker {
   readonly newUuid: () => string;
   readonly #advertised: Listener;
   #retentionTimer: { cancel(): void } | null = null;
+  #flushTimer: { cancel(): void } | null = null;
+  #stopGroupStore: () => void = () => {};
   #closed = false;
 
   private constructor(opts: BrokerOptions, registry: TopicRegistry, replicas: ReplicaManager, groups: GroupCoordinator, advertised: Listener) {
@@ -74,9 +79,11 @@ export class Broker {
     const registry = await TopicRegistry.open({ fs, dataDir, nodeId: config.nodeId, clusterId: config.str('cluster.id'), newClusterId: opts.newUuid });
     const replicas = new ReplicaManager({ fs, dataDir, registry, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
     await replicas.start();
-    const { coordinator } = await createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger, newUuid: opts.newUuid });
+    const { coordinator, stop: stopGroupStore } = await createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger, newUuid: opts.newUuid });
     const broker = new Broker(opts, registry, replicas, coordinator, advertised);
+    broker.#stopGroupStore = stopGroupStore;
     broker.#scheduleRetention();
+    broker.#scheduleFlush();
     return broker;
   }
 
@@ -107,8 +114,23 @@ export class Broker {
     if (this.#closed) return;
     this.#closed = true;
     this.#retentionTimer?.cancel();
+    this.#flushTimer?.cancel();
+    this.#stopGroupStore();
     this.groups.close();
     await this.replicas.close();
+  }
+
+  /** flush.ms needs a clock tick even when a partition receives no appends. */
+  #scheduleFlush(): void {
+    const configured = this.config.int('log.flush.scheduler.interval.ms');
+    const intervalMs = configured >= Number.MAX_SAFE_INTEGER ? FLUSH_CHECK_INTERVAL_MS : configured;
+    this.#flushTimer = this.timer.after(intervalMs, () => {
+      if (this.#closed) return;
+      this.replicas
+        .flushDue()
+        .catch((err) => this.logger.error({ err }, 'flush pass failed'))
+        .finally(() => !this.#closed && this.#scheduleFlush());
+    });
   }
 
   #scheduleRetention(): void {

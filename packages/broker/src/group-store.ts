@@ -15,7 +15,7 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 /** Bytes read per step while loading a partition: bounds memory during replay. */
 const LOAD_READ_BYTES = 1024 * 1024;
 
-export async function createGroupStore(opts: { config: BrokerConfig; replicas: ReplicaManager; clock: Clock; timer: Timer; rng: Rng; logger: Logger; newUuid: () => string }): Promise<{ coordinator: GroupCoordinator }> {
+export async function createGroupStore(opts: { config: BrokerConfig; replicas: ReplicaManager; clock: Clock; timer: Timer; rng: Rng; logger: Logger; newUuid: () => string }): Promise<{ coordinator: GroupCoordinator; stop(): void }> {
   const { config, replicas, logger } = opts;
   const numPartitions = config.int('offsets.topic.num.partitions');
   let topic = replicas.registry.get(OFFSETS_TOPIC);
@@ -67,8 +67,11 @@ export async function createGroupStore(opts: { config: BrokerConfig; replicas: R
   }
   logger.info({ partitions: partitionCount }, 'group coordinator loaded');
   const expireEveryMs = config.int('offsets.retention.check.interval.ms');
+  let stopped = false;
+  let handle: { cancel(): void } | null = null;
   const scheduleExpiry = (): void => {
-    opts.timer.after(expireEveryMs, () => {
+    if (stopped) return;
+    handle = opts.timer.after(expireEveryMs, () => {
       const batches = coordinator.expireOffsets(opts.clock.nowMs());
       Promise.all(batches.map((b) => store.append(b.partition, b.records)))
         .catch((err) => logger.error({ err }, 'appending expired-offset tombstones failed; will retry next interval'))
@@ -76,7 +79,13 @@ export async function createGroupStore(opts: { config: BrokerConfig; replicas: R
     });
   };
   scheduleExpiry();
-  return { coordinator };
+  return {
+    coordinator,
+    stop: () => {
+      stopped = true;
+      handle?.cancel();
+    },
+  };
 }
 
 async function* readAll(log: { logStartOffset: number; logEndOffset: number; read(offset: number, o: { maxBytes: number; minOneMessage: boolean }): Promise<{ records: Buffer; nextOffset: number }> }): AsyncGenerator<GroupRecord> {

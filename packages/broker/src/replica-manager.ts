@@ -134,6 +134,19 @@ export class ReplicaManager {
     return deleted;
   }
 
+  /** Applies flush.ms to partitions that set it; partitions on the default (never) are left to the OS. */
+  async flushDue(): Promise<void> {
+    const nowMs = this.#clock.nowMs();
+    for (const p of [...this.#partitions.values()]) {
+      if (p.config.flushMs >= Number.MAX_SAFE_INTEGER) continue;
+      try {
+        await p.log.maybeFlush(nowMs);
+      } catch (err) {
+        this.#logger.error({ topic: p.topic, partition: p.index, err }, 'scheduled flush failed');
+      }
+    }
+  }
+
   async close(): Promise<void> {
     for (const p of this.#partitions.values()) {
       try {

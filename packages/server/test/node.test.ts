@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection, KafkaError, OffsetSpec } from '@tributary/client';
-import { ApiKey, encodeRecordBatch } from '@tributary/protocol';
+import { ApiKey, decodeRecords, encodeRecordBatch, readBatchHeader } from '@tributary/protocol';
 import { silentLogger } from '@tributary/common';
 import { startNode, type RunningNode } from '../src/node.ts';
 
@@ -107,6 +107,32 @@ describe('a single node', () => {
     await client.createTopics([{ name: 'strict', numPartitions: 1, replicationFactor: 1, configs: { 'min.insync.replicas': '2' } }]);
     await expect(client.produce('strict', 0, [{ value: 'x' }], { acks: -1 })).rejects.toMatchObject({ name: 'NOT_ENOUGH_REPLICAS' });
     expect(await client.produce('strict', 0, [{ value: 'x' }], { acks: 1 })).toBe(0);
+  });
+
+  it('applies topic configs on produce: compression.type, LogAppendTime, keys on compacted topics', async () => {
+    await client.createTopics([{ name: 'zstd-stored', numPartitions: 1, replicationFactor: 1, configs: { 'compression.type': 'zstd' } }]);
+    await client.produce('zstd-stored', 0, [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }], { acks: 1, compression: 'gzip' });
+    const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
+    try {
+      const res: any = await conn.request(ApiKey.Fetch, 11, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: 'zstd-stored', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      const records: Buffer = res.responses[0].partitions[0].records;
+      expect(readBatchHeader(records, 0).compression).toBe(4);
+      expect(decodeRecords(records).records.map((r) => r.value!.toString())).toEqual(['one', 'two']);
+    } finally {
+      await conn.close();
+    }
+    await client.createTopics([{ name: 'appended', numPartitions: 1, replicationFactor: 1, configs: { 'message.timestamp.type': 'LogAppendTime' } }]);
+    const before = Date.now();
+    await client.produce('appended', 0, [{ value: 'x', timestamp: 1000 }], { acks: 1 });
+    const [rec] = (await client.fetch('appended', 0, 0, { maxWaitMs: 0 })).records;
+    expect(rec!.timestamp).toBeGreaterThanOrEqual(before);
+    await client.createTopics([{ name: 'compacted', numPartitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);
+    await expect(client.produce('compacted', 0, [{ value: 'no key' }], { acks: 1 })).rejects.toMatchObject({ name: 'INVALID_RECORD' });
+    expect(await client.produce('compacted', 0, [{ key: 'k', value: 'v' }], { acks: 1 })).toBe(0);
   });
 
   it('deletes records below an offset and topics', async () => {

@@ -41,7 +41,7 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'log.index.size.max.bytes', type: 'int', defaultValue: '10485760', min: 8, doc: 'largest index file' }),
   def({ name: 'log.flush.interval.messages', type: 'long', defaultValue: LONG_MAX, min: 1, doc: 'messages between forced fsyncs' }),
   def({ name: 'log.flush.interval.ms', type: 'long', defaultValue: null, min: 0, doc: 'time between forced fsyncs' }),
-  def({ name: 'log.flush.scheduler.interval.ms', type: 'long', defaultValue: LONG_MAX, min: 0, doc: 'how often the flusher checks', inert: true }),
+  def({ name: 'log.flush.scheduler.interval.ms', type: 'long', defaultValue: LONG_MAX, min: 1, doc: 'how often partitions are checked against flush.ms' }),
   def({ name: 'log.segment.delete.delay.ms', type: 'long', defaultValue: '60000', min: 0, doc: 'delay before deleting segment files' }),
   def({ name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', oneOf: ['delete', 'compact'], doc: 'default cleanup policy' }),
   def({ name: 'log.cleaner.enable', type: 'boolean', defaultValue: 'true', doc: 'run the log cleaner' }),

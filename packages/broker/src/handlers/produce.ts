@@ -1,4 +1,4 @@
-import { ErrorCode, iterateBatches, verifyBatchCrc, setLogAppendTime, ProtocolError } from '@tributary/protocol';
+import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatchCrc, setLogAppendTime, ProtocolError, type RecordBatchHeader } from '@tributary/protocol';
 import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
 import type { Partition } from '../partition.ts';
 import { partitionKey } from '../partition.ts';
@@ -70,6 +70,7 @@ async function produceToPartition(broker: Broker, version: number, acks: number,
   let logAppendTime = false;
   try {
     logAppendTime = validateBatches(partition, version, records, nowMs);
+    records = recompressIfConfigured(partition, records);
   } catch (err) {
     if (err instanceof RejectedBatch) return fail(err.errorCode, err.message);
     if (err instanceof ProtocolError) return fail(ErrorCode.CORRUPT_MESSAGE, err.message);
@@ -113,6 +114,7 @@ function validateBatches(partition: Partition, version: number, records: Buffer,
     if (h.recordsCount <= 0 || h.lastOffsetDelta !== h.recordsCount - 1) {
       throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} has ${h.recordsCount} records but last offset delta ${h.lastOffsetDelta}`);
     }
+    validateRecords(partition, records.subarray(batch.position, batch.position + batch.sizeInBytes), h, count);
     if (!logAppendTime && h.maxTimestamp >= 0) {
       if (h.maxTimestamp - nowMs > cfg.messageTimestampAfterMaxMs || nowMs - h.baseTimestamp > cfg.messageTimestampBeforeMaxMs) {
         throw new RejectedBatch(ErrorCode.INVALID_TIMESTAMP, `record batch ${count} has a timestamp outside message.timestamp.before/after.max.ms of now`);
@@ -122,4 +124,62 @@ function validateBatches(partition: Partition, version: number, records: Buffer,
   if (count === 0) throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, 'no record batch in the partition data');
   if (logAppendTime) for (const batch of iterateBatches(records)) setLogAppendTime(records, batch.position, batch.sizeInBytes, nowMs);
   return logAppendTime;
+}
+
+/** Bound on a batch's decompressed size while validating: generous, but a zip bomb cannot exhaust memory. */
+const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+const CODEC_BY_CONFIG: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+/**
+ * Walks every record, as Kafka's log validator does, so a batch with a valid CRC but malformed
+ * contents is refused here rather than breaking every consumer later. Offset deltas must run
+ * 0..n-1, and compacted topics need a key on every record.
+ */
+function validateRecords(partition: Partition, batch: Buffer, h: RecordBatchHeader, count: number): void {
+  let decoded;
+  try {
+    decoded = decodeRecords(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BYTES });
+  } catch (err) {
+    throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} has malformed records: ${messageOf(err)}`);
+  }
+  const compacted = partition.config.cleanupPolicy.includes('compact');
+  const base = h.baseOffset;
+  for (let i = 0; i < decoded.records.length; i++) {
+    const r = decoded.records[i]!;
+    if (r.offset - base !== i) throw new RejectedBatch(ErrorCode.INVALID_RECORD, `record ${i} of batch ${count} has offset delta ${r.offset - base}; expected ${i}`);
+    if (compacted && r.key === null) throw new RejectedBatch(ErrorCode.INVALID_RECORD, `compacted topic ${partition.topic} needs a key on every record`);
+  }
+}
+
+/** Applies the topic's compression.type when it names a codec: batches in another codec are rewritten. */
+function recompressIfConfigured(partition: Partition, records: Buffer): Buffer {
+  const target = CODEC_BY_CONFIG[partition.config.compressionType];
+  if (target === undefined) return records;
+  let needed = false;
+  for (const b of iterateBatches(records)) if (b.header.compression !== target) needed = true;
+  if (!needed) return records;
+  const out: Buffer[] = [];
+  for (const b of iterateBatches(records)) {
+    const batch = records.subarray(b.position, b.position + b.sizeInBytes);
+    const h = b.header;
+    if (h.compression === target) {
+      out.push(batch);
+      continue;
+    }
+    const { records: decoded } = decodeRecords(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BYTES });
+    out.push(
+      encodeRecordBatch({
+        baseOffset: h.baseOffset,
+        records: decoded.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offset - h.baseOffset })),
+        compression: target,
+        producerId: h.producerId,
+        producerEpoch: h.producerEpoch,
+        baseSequence: h.baseSequence,
+        partitionLeaderEpoch: h.partitionLeaderEpoch,
+        timestampType: h.timestampType,
+        baseTimestamp: h.baseTimestamp,
+      }),
+    );
+  }
+  return Buffer.concat(out);
 }
