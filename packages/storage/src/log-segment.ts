@@ -198,7 +198,8 @@ export class LogSegment {
     }
     if (this.#bytesSinceIndexEntry > this.#config.indexIntervalBytes && !this.offsetIndex.isFull) {
       this.offsetIndex.append(baseOffset, position);
-      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      // Batches without timestamps (-1) leave no time-index entry.
+      if (this.offsetOfMaxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
       this.#bytesSinceIndexEntry = 0;
     }
     this.#bytesSinceIndexEntry += size;
@@ -206,7 +207,7 @@ export class LogSegment {
 
   /** Called when the segment stops being active: the time index gets the final max timestamp. */
   onRolled(): void {
-    if (this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true);
+    if (this.offsetOfMaxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true);
   }
 
   /** Reads log bytes [position, position+length) into buf at bufOffset; never past `size`. */
@@ -371,6 +372,8 @@ export class LogSegment {
       return true;
     });
     if (!ok || result.stop !== null || result.validEnd !== this.size) return false;
+    // Time-index entries must not point past the end (bit rot that kept the ordering).
+    if (lastTime !== null && lastTime.offset >= expected) return false;
     this.nextOffset = expected;
     return true;
   }

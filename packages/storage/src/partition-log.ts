@@ -119,11 +119,12 @@ export class PartitionLog {
   #closed = false;
   #failed: Error | null = null;
 
-  private constructor(fs: FileSystem, dir: string, config: LogConfig, clock: Clock, logger: Logger, segments: LogSegment[], logStartOffset: number) {
+  private constructor(fs: FileSystem, dir: string, config: LogConfig, segmentConfig: SegmentConfig, clock: Clock, logger: Logger, segments: LogSegment[], logStartOffset: number) {
     this.#fs = fs;
     this.dir = dir;
     this.#config = { ...config };
-    this.#segmentConfig = { indexIntervalBytes: config.indexIntervalBytes, segmentIndexBytes: config.segmentIndexBytes ?? defaultLogConfig.segmentIndexBytes! };
+    // Shared with the segments so updateConfig reaches them.
+    this.#segmentConfig = segmentConfig;
     this.#clock = clock;
     this.#logger = logger;
     this.#segments = segments;
@@ -141,9 +142,7 @@ export class PartitionLog {
       segmentIndexBytes: opts.config.segmentIndexBytes ?? defaultLogConfig.segmentIndexBytes!,
     };
     const loaded = await loadLog(opts.fs, opts.dir, segmentConfig, logger);
-    const log = new PartitionLog(opts.fs, opts.dir, opts.config, opts.clock, logger, loaded.segments, loaded.logStartOffset);
-    // Segments share the log's config object so updateConfig reaches them.
-    log.#segmentConfig = segmentConfig;
+    const log = new PartitionLog(opts.fs, opts.dir, opts.config, segmentConfig, opts.clock, logger, loaded.segments, loaded.logStartOffset);
     // Everything below the log end is now durable (trusted or re-validated + fsynced): persist that, then remove the
     // clean-shutdown marker durably before any write can happen.
     await log.#writeCheckpoint();
@@ -389,6 +388,10 @@ export class PartitionLog {
           break;
         }
         if (isFirst) {
+          // The index promised a position at or before the batch holding `offset`; anything else is a corrupt index.
+          if (header.baseOffset > offset && j === i && startPosition > 0) {
+            throw new Error(`corrupt offset index in ${segment.offsetIndex.path}: position ${startPosition} is past offset ${offset}`);
+          }
           keptStart = p;
           firstOffset = header.baseOffset;
         }
@@ -584,6 +587,8 @@ export class PartitionLog {
     validateConfig(config);
     this.#config = { ...config };
     this.#segmentConfig.indexIntervalBytes = config.indexIntervalBytes;
+    // Applies to segments created from now on (existing indexes keep their capacity).
+    this.#segmentConfig.segmentIndexBytes = config.segmentIndexBytes ?? defaultLogConfig.segmentIndexBytes!;
   }
 
   /** fsyncs segments and indexes up to the log end and persists the recovery point. */
@@ -600,6 +605,18 @@ export class PartitionLog {
 
   async #flush(nowMs: number): Promise<void> {
     this.#checkWritable();
+    try {
+      await this.#flushUnchecked(nowMs);
+    } catch (err) {
+      // After a failed fsync the kernel may have dropped the dirty pages: nothing written since the recovery point can
+      // be trusted, so stop writing (Kafka takes the log dir offline). Reopen to recover.
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      this.#logger.error({ err: String(err) }, 'flush failed; log refuses writes until reopened');
+      throw err;
+    }
+  }
+
+  async #flushUnchecked(nowMs: number): Promise<void> {
     const end = this.logEndOffset;
     for (const segment of this.#segments) {
       if (segment.nextOffset <= this.#recoveryPoint && !segment.hasUnflushedData && segment !== this.#active) continue;

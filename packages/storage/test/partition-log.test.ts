@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@tributary/common';
 import { checkBatch } from '../src/batch-format.ts';
-import { OffsetOutOfRangeError } from '../src/partition-log.ts';
+import { OffsetOutOfRangeError, defaultLogConfig } from '../src/partition-log.ts';
 import { baseOffsetOf, fsKinds, makeBatch, openLog, readAll, splitBatches } from './helpers.ts';
 
 for (const kind of fsKinds) {
@@ -315,7 +315,43 @@ describe('segment rolling', () => {
   });
 });
 
-function expectAllReadable(batches: Buffer[], count: number): void {
+function expectAllReadable(batches: Buffer[], count: number, recordsPerBatch = 1): void {
   expect(batches.length).toBe(count);
-  batches.forEach((b, i) => expect(baseOffsetOf(b)).toBe(i));
+  batches.forEach((b, i) => expect(baseOffsetOf(b)).toBe(i * recordsPerBatch));
 }
+
+describe('edge cases', () => {
+  it('accepts batches without timestamps (-1)', async () => {
+    const { fs, dir, cleanup } = fsKinds[0]!.make();
+    try {
+      const log = await openLog(fs, dir, { indexIntervalBytes: 0, segmentBytes: 1024 });
+      for (let i = 0; i < 30; i++) await log.append(makeBatch({ records: 2, timestamps: [-1, -1] }), { leaderEpoch: 0, nowMs: 0 });
+      expect(log.maxTimestampAndOffset()).toBeNull();
+      expect(await log.offsetForTimestamp(0)).toBeNull();
+      await log.close();
+      const reopened = await openLog(fs, dir, { indexIntervalBytes: 0, segmentBytes: 1024 });
+      expect(reopened.logEndOffset).toBe(60);
+      expectAllReadable(await readAll(reopened), 30, 2);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('updateConfig changes rolling and retention', async () => {
+    const { fs, dir, cleanup } = fsKinds[0]!.make();
+    try {
+      const log = await openLog(fs, dir, { segmentBytes: 1 << 20 });
+      for (let i = 0; i < 10; i++) await log.append(makeBatch({ records: 1, valueBytes: 100 }), { leaderEpoch: 0, nowMs: 0 });
+      expect(log.numberOfSegments).toBe(1);
+      log.updateConfig({ ...defaultLogConfig, segmentBytes: 300, retentionMs: -1, retentionBytes: 500 });
+      for (let i = 0; i < 10; i++) await log.append(makeBatch({ records: 1, valueBytes: 100 }), { leaderEpoch: 0, nowMs: 0 });
+      expect(log.numberOfSegments).toBeGreaterThan(5);
+      await log.enforceRetention(0);
+      expect(log.sizeInBytes).toBeLessThan(1000);
+      await log.delete();
+      expect(await fs.exists(dir)).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -181,6 +181,10 @@ describe('I/O faults', () => {
     fs.failOn('sync', 'EIO');
     await expect(log.flush()).rejects.toMatchObject({ code: 'EIO' });
     expect(log.flushedOffset).toBe(0);
+    await expect(log.append(makeBatch({ records: 2 }), { leaderEpoch: 0, nowMs: 0 })).rejects.toBeInstanceOf(LogFailedError);
+    await log.close(); // no clean-shutdown marker: the next open recovers
+    const reopened = await openLog(fs, DIR);
+    expect(reopened.logEndOffset).toBe(2);
   });
 
   it('read-only file system: open of a new log fails cleanly', async () => {
