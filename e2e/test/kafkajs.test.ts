@@ -10,6 +10,7 @@ import { binaryRecord, codecs, expectRecords, recordCount, type Codec, type Rece
 import { WireConnection, fetchAll } from '../support/wire.ts';
 
 const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
   compress: async (encoder: { buffer: Buffer }) => compressFrameSync(encoder.buffer),
