@@ -91,3 +91,11 @@ describe('BrokerConfig validation', () => {
     expect(new BrokerConfig({ 'log.retention.ms': '5', 'log.retention.minutes': '2' }).explicitValue('log.retention.ms')).toBe('5');
   });
 });
+
+describe('docs/config.md', () => {
+  it('is regenerated from the config definitions', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = new URL('../scripts/config-doc.ts', import.meta.url).pathname;
+    expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+});
