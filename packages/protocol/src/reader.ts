@@ -41,21 +41,26 @@ export class Reader {
     return this.buf[this.need(1)]!;
   }
   int16(): number {
-    return this.buf.readInt16BE(this.need(2));
+    const p = this.need(2);
+    const buf = this.buf;
+    return ((buf[p]! << 24) | (buf[p + 1]! << 16)) >> 16;
   }
   uint16(): number {
     return this.buf.readUInt16BE(this.need(2));
   }
   int32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    const p = this.need(4);
+    const buf = this.buf;
+    return (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
   }
   uint32(): number {
     return this.buf.readUInt32BE(this.need(4));
   }
   int64(): number {
     const p = this.need(8);
-    const hi = this.buf.readInt32BE(p);
-    const lo = this.buf.readUInt32BE(p + 4);
+    const buf = this.buf;
+    const hi = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+    const lo = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
     const v = hi * TWO_32 + lo;
     if (hi < -0x200000 || hi >= 0x200000 || !Number.isSafeInteger(v)) {
       this.pos = p;

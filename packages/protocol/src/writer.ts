@@ -100,7 +100,11 @@ export class Writer {
   }
   int16(v: number): void {
     this.ensure(2);
-    this.pos = this.buf.writeInt16BE(v, this.pos);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v >>> 8;
+    buf[p + 1] = v;
+    this.pos = p + 2;
   }
   uint16(v: number): void {
     this.ensure(2);
@@ -108,7 +112,13 @@ export class Writer {
   }
   int32(v: number): void {
     this.ensure(4);
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v >>> 24;
+    buf[p + 1] = v >>> 16;
+    buf[p + 2] = v >>> 8;
+    buf[p + 3] = v;
+    this.pos = p + 4;
   }
   uint32(v: number): void {
     this.ensure(4);
@@ -117,10 +127,19 @@ export class Writer {
   int64(v: number): void {
     if (!Number.isSafeInteger(v)) throw new ProtocolError(ErrorCode.INVALID_REQUEST, `int64 value ${v} is not a safe integer`);
     this.ensure(8);
+    const buf = this.buf;
+    const p = this.pos;
     const hi = Math.floor(v / TWO_32);
-    this.buf.writeInt32BE(hi, this.pos);
-    this.buf.writeUInt32BE(v - hi * TWO_32, this.pos + 4);
-    this.pos += 8;
+    const lo = v - hi * TWO_32;
+    buf[p] = hi >>> 24;
+    buf[p + 1] = hi >>> 16;
+    buf[p + 2] = hi >>> 8;
+    buf[p + 3] = hi;
+    buf[p + 4] = lo >>> 24;
+    buf[p + 5] = lo >>> 16;
+    buf[p + 6] = lo >>> 8;
+    buf[p + 7] = lo;
+    this.pos = p + 8;
   }
   float64(v: number): void {
     this.ensure(8);
