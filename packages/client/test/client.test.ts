@@ -269,6 +269,36 @@ describe('errors and results', () => {
     ]);
   });
 
+  it('fetches by topic id at Fetch 13+ once metadata gave one, and by name at 12 without', async () => {
+    const c = await cluster(1, { t: [1] }, (_n, req) => {
+      if (req.apiKey !== Api.Fetch) return undefined;
+      const topic = (req.body.topics as { topic?: string; topicId?: string }[])[0]!;
+      return {
+        errorCode: 0,
+        responses: [{ ...topic, partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 0, records: null }] }],
+      };
+    });
+    const k = client(c);
+    await k.fetch('t', 0, 0);
+    let sent = c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.Fetch);
+    expect(sent[0]!.apiVersion).toBe(12);
+    expect(sent[0]!.body.topics).toEqual([expect.objectContaining({ topic: 't' })]);
+
+    // Metadata now carries a topic id: the client moves to the newest Fetch and names the topic by id.
+    c.nodes[0]!.broker.handler = ((inner) => (req: FakeRequest, reply: (b: unknown) => void, socket: Parameters<typeof inner>[2]) =>
+      inner(req, (body) => {
+        if (req.apiKey === Api.Metadata) for (const t of (body as { topics: Record<string, unknown>[] }).topics) t.topicId = 'AAAAAAAAAAAAAAAAAAAAAQ';
+        reply(body);
+      }, socket))(c.nodes[0]!.broker.handler);
+    await k.metadata(['t']);
+    const result = await k.fetch('t', 0, 0);
+    expect(result.highWatermark).toBe(0);
+    sent = c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.Fetch);
+    expect(sent[1]!.apiVersion).toBe(CLIENT_VERSIONS.get(Api.Fetch)!.max);
+    expect(sent[1]!.body.topics).toEqual([expect.objectContaining({ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ' })]);
+    expect((sent[1]!.body.topics as Record<string, unknown>[])[0]).not.toHaveProperty('topic');
+  });
+
   it('produce with acks=0 resolves without a response', async () => {
     const c = await cluster(1, { t: [1] });
     expect(await client(c).produce('t', 0, [{ value: 'a' }], { acks: 0 })).toBe(-1);
