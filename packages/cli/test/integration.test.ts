@@ -3,6 +3,8 @@
  * commands run against it through the same entry point the bin uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +38,33 @@ async function ok(args: string[], stdin?: string): Promise<string> {
   return r.stdout;
 }
 
+/** Runs the real bin as a child process (async: the node under test lives in this process's event loop). */
+function tribProcess(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const bin = fileURLToPath(new URL('../bin/trib.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TRIB_BOOTSTRAP_SERVER: bootstrap } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
 describe('trib against a real node', () => {
+  it('the bin produces from a pipe and consumes back, exiting 0', async () => {
+    await ok(['topic', 'create', 'piped']);
+    const produced = await tribProcess(['produce', 'piped', '--compression', 'gzip'], 'one\ntwo\nthree\n');
+    expect(produced).toEqual({ code: 0, stdout: 'Produced 3 records in 1 batches to piped-0 at offsets 0..2.\n', stderr: '' });
+    const consumed = await tribProcess(['consume', 'piped', '--from-beginning', '--max-messages', '3'], '');
+    expect(consumed).toEqual({ code: 0, stdout: 'one\ntwo\nthree\n', stderr: '' });
+    const failed = await tribProcess(['topic', 'create', 'piped'], '');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^trib: TOPIC_ALREADY_EXISTS/);
+  }, 30_000);
+
   it('cluster info shows the cluster id, controller and this broker', async () => {
     const info = JSON.parse(await ok(['cluster', 'info', '--json'])) as {
       clusterId: string;
