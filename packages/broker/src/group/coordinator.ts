@@ -137,7 +137,8 @@ export class GroupCoordinator {
     if (request.protocolType === '' || request.protocols.length === 0) {
       return joinError(apiVersion, ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId);
     }
-    const protocols = request.protocols.map((p) => ({ name: p.name, metadata: p.metadata }));
+    // Copies: decoded bytes may be views into the request frame, and members outlive the request.
+    const protocols = request.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
     const isUnknownMember = request.memberId === '';
 
     let group = this.#groups.get(request.groupId);
@@ -546,7 +547,7 @@ export class GroupCoordinator {
   /** Persists the leader's assignment, then (and only then) moves to Stable and answers the parked syncs. */
   async #completeSync(group: Group, assignments: { memberId: string; assignment: Buffer }[]): Promise<void> {
     const generationId = group.generationId;
-    const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]));
+    const byMember = new Map(assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
     const error = await this.#appendGroupMetadata(group, byMember);
     const current = this.#groups.get(group.groupId) === group && group.is(GroupState.CompletingRebalance) && group.generationId === generationId;
     if (!current) return;
