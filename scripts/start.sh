@@ -7,4 +7,5 @@ bash "$REPO_ROOT/scripts/setup.sh"
 # The node/pnpm setup.sh resolved (it may have installed them under /usr/local or $HOME/.local).
 . "$REPO_ROOT/.tools/env.sh"
 NODE_BIN="$(command -v node)"
+cd "$REPO_ROOT"  # zero config keeps data under ./data, i.e. the repo's data/ (gitignored)
 exec "$NODE_BIN" "$REPO_ROOT/packages/server/bin/tributary.js" "$@"

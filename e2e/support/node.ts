@@ -33,6 +33,8 @@ export interface NodeOptions {
   /** Reuse a data dir (e.g. from a previous node); a fresh temp dir otherwise. */
   dataDir?: string;
   port?: number;
+  /** A server.properties file passed with `--config`. */
+  configFile?: string;
 }
 
 export class TributaryNode {
@@ -86,6 +88,7 @@ export class TributaryNode {
       ...this.options.overrides,
     };
     const args = [serverBin];
+    if (this.options.configFile !== undefined) args.push('--config', this.options.configFile);
     for (const [key, value] of Object.entries(overrides)) args.push('--override', `${key}=${value}`);
     this.log(`### start #${this.starts}: node ${args.join(' ')}`);
     const child = spawn(process.execPath, args, {
