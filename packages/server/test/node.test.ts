@@ -144,7 +144,23 @@ describe('a single node', () => {
     await expect(client.deleteTopics(['auto-topic'])).rejects.toBeInstanceOf(KafkaError);
   });
 
-  it('keeps topics, data and the log start offset across a restart', async () => {
+  it('commits offsets for a simple consumer group, refusing unknown partitions', async () => {
+    const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
+    try {
+      const res: any = await conn.request(ApiKey.OffsetCommit, 8, {
+        groupId: 'simple', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
+        topics: [
+          { name: 'events', partitions: [{ partitionIndex: 0, committedOffset: 42, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: 'm' }] },
+          { name: 'no-such-topic', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, commitTimestamp: -1, committedMetadata: null }] },
+        ],
+      });
+      expect(res.topics.map((t: any) => [t.name, t.partitions[0].errorCode])).toEqual([['events', 0], ['no-such-topic', 3]]);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('keeps topics, data, committed offsets and the log start offset across a restart', async () => {
     await client.close();
     await node.stop();
     await boot();
@@ -154,5 +170,19 @@ describe('a single node', () => {
     expect((await client.listOffsets('events', 0, OffsetSpec.Latest)).offset).toBe(100);
     const res = await client.fetch('events', 0, 99, { maxWaitMs: 0 });
     expect(res.records.at(-1)!.value!.toString()).toBe('value-99');
+    const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
+    try {
+      let fetched: any;
+      // The coordinator may still be loading right after start: COORDINATOR_LOAD_IN_PROGRESS is retriable.
+      for (let i = 0; i < 50; i++) {
+        fetched = await conn.request(ApiKey.OffsetFetch, 7, { groupId: 'simple', topics: [{ name: 'events', partitionIndexes: [0] }], requireStable: false });
+        if (fetched.errorCode !== 14) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(fetched.errorCode).toBe(0);
+      expect(fetched.topics[0].partitions[0]).toMatchObject({ partitionIndex: 0, committedOffset: 42, metadata: 'm', errorCode: 0 });
+    } finally {
+      await conn.close();
+    }
   });
 });

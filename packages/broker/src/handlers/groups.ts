@@ -28,13 +28,40 @@ function delegate(method: 'joinGroup' | 'syncGroup' | 'heartbeat' | 'leaveGroup'
   };
 }
 
+/**
+ * OffsetCommit for partitions that do not exist answers UNKNOWN_TOPIC_OR_PARTITION per partition,
+ * as Kafka does; the rest go to the coordinator, and the responses keep the request's order.
+ */
+async function handleOffsetCommit(broker: Broker, ctx: RequestContext, body: any): Promise<HandlerResult> {
+  const groupCtx = { clientId: ctx.header.clientId ?? '', clientHost: ctx.clientHost };
+  const known: any[] = [];
+  const unknown = new Map<string, number[]>();
+  for (const t of body.topics as any[]) {
+    const parts = (t.partitions as any[]).filter((p) => broker.replicas.partition(t.name, p.partitionIndex) !== undefined);
+    const missing = (t.partitions as any[]).filter((p) => broker.replicas.partition(t.name, p.partitionIndex) === undefined).map((p) => p.partitionIndex as number);
+    if (parts.length > 0) known.push({ ...t, partitions: parts });
+    if (missing.length > 0) unknown.set(t.name, missing);
+  }
+  if (unknown.size === 0) return broker.groups.offsetCommit(ctx.header.apiVersion, body, groupCtx);
+  const response: any = known.length > 0 ? await broker.groups.offsetCommit(ctx.header.apiVersion, { ...body, topics: known }, groupCtx) : { throttleTimeMs: 0, topics: [] };
+  const byName = new Map<string, any>((response.topics as any[]).map((t) => [t.name, t]));
+  const topics = (body.topics as any[]).map((t) => {
+    const answered = new Map<number, any>(((byName.get(t.name)?.partitions ?? []) as any[]).map((p) => [p.partitionIndex, p]));
+    return {
+      name: t.name,
+      partitions: (t.partitions as any[]).map((p) => answered.get(p.partitionIndex) ?? { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }),
+    };
+  });
+  return { ...response, topics };
+}
+
 export const groupHandlers: [number, Handler][] = [
   [ApiKey.FindCoordinator, handleFindCoordinator],
   [ApiKey.JoinGroup, delegate('joinGroup')],
   [ApiKey.SyncGroup, delegate('syncGroup')],
   [ApiKey.Heartbeat, delegate('heartbeat')],
   [ApiKey.LeaveGroup, delegate('leaveGroup')],
-  [ApiKey.OffsetCommit, delegate('offsetCommit')],
+  [ApiKey.OffsetCommit, handleOffsetCommit],
   [ApiKey.OffsetFetch, delegate('offsetFetch')],
   [ApiKey.DescribeGroups, delegate('describeGroups')],
   [ApiKey.ListGroups, delegate('listGroups')],
