@@ -5,6 +5,7 @@
  * every response header starts with).
  */
 import * as protocol from '@tributary/protocol';
+import { KafkaError } from './errors.ts';
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
@@ -80,6 +81,11 @@ export const protocolCodec: Codec = {
     const complete = records.subarray(0, completeBatchesLength(records));
     for (const batch of protocol.iterateBatches(complete)) {
       // Control batches (transaction markers) carry no application data.
+      // As Kafka consumers do (check.crcs), refuse a batch damaged in storage or on the wire.
+      if (!protocol.verifyBatchCrc(complete, batch.position, batch.sizeInBytes)) {
+        const message = `CORRUPT_MESSAGE: record batch at offset ${batch.header.baseOffset} fails its CRC check`;
+        throw new KafkaError(protocol.ErrorCode.CORRUPT_MESSAGE, 'CORRUPT_MESSAGE', message);
+      }
       if ((batch.header.attributes & protocol.CONTROL_FLAG_MASK) !== 0) continue;
       const decoded = protocol.decodeRecords(complete.subarray(batch.position, batch.position + batch.sizeInBytes));
       for (const r of decoded.records) out.push(r);
