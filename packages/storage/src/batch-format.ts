@@ -178,13 +178,14 @@ function readVarlong(buf: Buffer, pos: number, end: number): [number, number] | 
 
 /**
  * Walks uncompressed records (the bytes after the 61-byte header) and returns the offset delta and timestamp of the
- * first record whose timestamp >= target, or null if none / malformed. Bounded by `recordsCount`.
+ * first record whose timestamp >= target and offset delta >= minOffsetDelta, or null if none / malformed. Bounded by `recordsCount`.
  */
 export function findRecordAtOrAfterTimestamp(
   records: Buffer,
   baseTimestamp: number,
   recordsCount: number,
   targetMs: number,
+  minOffsetDelta = 0,
 ): { offsetDelta: number; timestamp: number } | null {
   let pos = 0;
   const end = records.length;
@@ -200,7 +201,7 @@ export function findRecordAtOrAfterTimestamp(
     const offsetDelta = readVarint(records, p, recordEnd);
     if (offsetDelta === null) return null;
     const timestamp = baseTimestamp + tsDelta[0];
-    if (timestamp >= targetMs) return { offsetDelta: offsetDelta[0], timestamp };
+    if (timestamp >= targetMs && offsetDelta[0] >= minOffsetDelta) return { offsetDelta: offsetDelta[0], timestamp };
     pos = recordEnd;
   }
   return null;

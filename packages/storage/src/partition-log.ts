@@ -470,8 +470,9 @@ export class PartitionLog {
       records = null;
     }
     if (records !== null) {
-      const found = findRecordAtOrAfterTimestamp(records, header.baseTimestamp, header.recordsCount, timestampMs);
-      if (found !== null && header.baseOffset + found.offsetDelta >= this.#logStartOffset) {
+      const minDelta = Math.max(0, this.#logStartOffset - header.baseOffset);
+      const found = findRecordAtOrAfterTimestamp(records, header.baseTimestamp, header.recordsCount, timestampMs, minDelta);
+      if (found !== null) {
         return { offset: header.baseOffset + found.offsetDelta, timestamp: found.timestamp };
       }
     }
@@ -574,6 +575,13 @@ export class PartitionLog {
         this.#segments = segments.slice(0, keep);
         for (const segment of doomed) await segment.delete();
         await this.#active.truncateTo(offset);
+        if (this.logEndOffset < this.#logStartOffset) {
+          // Cut mid-batch below the log start: nothing readable is left, so restart empty at `offset`.
+          for (const segment of this.#segments) await segment.delete();
+          this.#segments = [await LogSegment.create(this.#fs, this.dir, offset, this.#segmentConfig)];
+          this.#logStartOffset = offset;
+          this.#dirDirty = true;
+        }
       }
       this.#recoveryPoint = Math.min(this.#recoveryPoint, this.logEndOffset);
       this.#unflushedMessages = 0;
