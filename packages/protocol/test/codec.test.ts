@@ -221,7 +221,7 @@ describe('random bodies round-trip', () => {
             expect(parseRequest(frameOf(encodeRequest(def.key, version, 1, 'c', req)))).toEqual(req);
             expect(decodeResponse(def.key, version, frameOf(encodeResponse(def.key, version, 1, res))).body).toEqual(res);
           }),
-          { numRuns: 25 },
+          { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) },
         );
       }
     }, 60_000);
