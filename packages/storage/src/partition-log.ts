@@ -26,7 +26,6 @@ import {
   compressionOf,
   findRecordAtOrAfterTimestamp,
   isLogAppendTime,
-  readBatchHeader,
   readInt64,
   writeInt64,
   type BatchHeader,
@@ -366,12 +365,14 @@ export class PartitionLog {
           done = true;
           break;
         }
+        // Header fields read in place (no per-batch object: fetches of small batches touch thousands).
         const size = batchSizeAt(out, p);
-        const header = readBatchHeader(out, p);
-        if (size < 0 || header.magic !== BATCH_MAGIC || !Number.isSafeInteger(header.baseOffset)) {
+        const baseOffset = out.readInt32BE(p) * 0x1_0000_0000 + out.readUInt32BE(p + 4);
+        const lastOffsetDelta = out.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
+        if (size < 0 || out.readInt8(p + OFF_MAGIC) !== BATCH_MAGIC || !Number.isSafeInteger(baseOffset) || baseOffset < 0 || lastOffsetDelta < 0) {
           throw new Error(`corrupt batch in ${segment.logPath} at position ${startPosition + (p - writeAt)}`);
         }
-        const batchLast = header.baseOffset + header.lastOffsetDelta;
+        const batchLast = baseOffset + lastOffsetDelta;
         if (batchLast < offset) {
           p += size;
           continue; // before the wanted batch (index lands up to one interval early)
@@ -383,17 +384,17 @@ export class PartitionLog {
         const isFirst = keptStart < 0;
         const start = isFirst ? p : keptStart;
         if (p + size > regionEnd || p + size - start > maxBytes) {
-          if (isFirst && opts.minOneMessage) return this.#readOneBatch(segment, startPosition + (p - writeAt), size, header);
+          if (isFirst && opts.minOneMessage) return this.#readOneBatch(segment, startPosition + (p - writeAt), size, baseOffset, batchLast);
           done = true;
           break;
         }
         if (isFirst) {
           // The index promised a position at or before the batch holding `offset`; anything else is a corrupt index.
-          if (header.baseOffset > offset && j === i && startPosition > 0) {
+          if (baseOffset > offset && j === i && startPosition > 0) {
             throw new Error(`corrupt offset index in ${segment.offsetIndex.path}: position ${startPosition} is past offset ${offset}`);
           }
           keptStart = p;
-          firstOffset = header.baseOffset;
+          firstOffset = baseOffset;
         }
         keptEnd = p + size;
         nextOffset = batchLast + 1;
@@ -409,7 +410,7 @@ export class PartitionLog {
   }
 
   /** minOneMessage with a first batch larger than the budget: read exactly that batch. */
-  async #readOneBatch(segment: LogSegment, position: number, size: number, header: BatchHeader): Promise<ReadResult> {
+  async #readOneBatch(segment: LogSegment, position: number, size: number, baseOffset: number, lastOffset: number): Promise<ReadResult> {
     const buf = Buffer.allocUnsafe(size);
     if (!segment.acquire()) throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} was deleted during the read`);
     let n: number;
@@ -418,8 +419,8 @@ export class PartitionLog {
     } finally {
       segment.release();
     }
-    if (n < size) return { records: EMPTY, firstOffset: header.baseOffset, nextOffset: header.baseOffset };
-    return { records: buf, firstOffset: header.baseOffset, nextOffset: header.baseOffset + header.lastOffsetDelta + 1 };
+    if (n < size) return { records: EMPTY, firstOffset: baseOffset, nextOffset: baseOffset };
+    return { records: buf, firstOffset: baseOffset, nextOffset: lastOffset + 1 };
   }
 
   /** First record with timestamp >= `timestampMs` (ListOffsets semantics), or null if every record is older. */

@@ -57,7 +57,13 @@ async function checkMatches(log: PartitionLog, model: ModelBatch[], logStart: nu
 async function runSeed(seed: number): Promise<void> {
   const rng = seededRng(seed);
   const fs = new MemoryFileSystem({ tornWrites: true, seed });
-  const config = { segmentBytes: 600 + rng.int(3000), indexIntervalBytes: rng.int(400), segmentIndexBytes: 48 + rng.int(200) };
+  const config = {
+    segmentBytes: 600 + rng.int(3000),
+    indexIntervalBytes: rng.int(400),
+    segmentIndexBytes: 48 + rng.int(200),
+    retentionMs: rng.int(2) === 0 ? -1 : 500 + rng.int(3000),
+    retentionBytes: rng.int(2) === 0 ? -1 : 500 + rng.int(4000),
+  };
   let log = await openLog(fs, DIR, config);
   let model: ModelBatch[] = [];
   let logStart = 0;
@@ -105,6 +111,33 @@ async function runSeed(seed: number): Promise<void> {
       const to = logStart + rng.int(end - logStart + 1);
       logStart = await log.deleteRecordsBefore(to);
       expect(logStart).toBe(Math.max(to, logStart));
+    } else if (op < 81) {
+      const before = log.logStartOffset;
+      await log.enforceRetention(5000);
+      expect(log.logStartOffset).toBeGreaterThanOrEqual(before);
+      logStart = log.logStartOffset;
+      if (config.retentionBytes >= 0 && log.numberOfSegments > 1) {
+        // Deleting the oldest remaining segment would go below the limit (else retention should have deleted it).
+        const oldest = fs.fileSize(`${DIR}/${String(log.segmentBaseOffsets()[0]).padStart(20, '0')}.log`);
+        expect(log.sizeInBytes - oldest).toBeLessThan(config.retentionBytes);
+      }
+    } else if (op < 83) {
+      // Concurrent appends and a read: appends land in call order, the read sees whole batches of the model.
+      const a = makeBatch({ records: 2, timestamps: [2000, 2001], fill: 1 });
+      const b = makeBatch({ records: 1, timestamps: [2002], fill: 2 });
+      const offset = logStart + rng.int(log.logEndOffset - logStart + 1);
+      const [ra, read, rb] = await Promise.all([
+        log.append(a, { leaderEpoch: 1, nowMs: step }),
+        log.read(offset, { maxBytes: 5000, minOneMessage: true }),
+        log.append(b, { leaderEpoch: 1, nowMs: step }),
+      ]);
+      expect(rb.firstOffset).toBe(ra.lastOffset + 1);
+      model.push({ bytes: Buffer.from(a), base: ra.firstOffset, last: ra.lastOffset, timestamps: [2000, 2001] });
+      model.push({ bytes: Buffer.from(b), base: rb.firstOffset, last: rb.lastOffset, timestamps: [2002] });
+      const parts = splitBatches(read.records);
+      const idx = model.findIndex((m) => m.last >= offset);
+      parts.forEach((p, j) => expect(p.equals(model[idx + j]!.bytes)).toBe(true));
+      durable = Math.max(durable, model.filter((m) => m.last < log.flushedOffset).length);
     } else if (op < 86) {
       await log.close();
       log = await openLog(fs, DIR, config);
