@@ -425,12 +425,16 @@ export class LogSegment {
     return removed;
   }
 
-  /** fsync the log, then write + fsync the indexes. */
-  async flush(): Promise<void> {
+  /**
+   * fsync the log, then (unless `indexes` is false) write + fsync the indexes. The active segment's indexes may be
+   * skipped: recovery rebuilds them whenever the log was not closed cleanly.
+   */
+  async flush(indexes = true): Promise<void> {
     if (this.#syncedSize !== this.size) {
       await this.#log.sync();
       this.#syncedSize = this.size;
     }
+    if (!indexes) return;
     await this.offsetIndex.flush(this.#fs);
     await this.timeIndex.flush(this.#fs);
   }

@@ -207,7 +207,15 @@ describe('I/O faults', () => {
     await log.append(makeBatch({ records: 2 }), { leaderEpoch: 0, nowMs: 0 });
     expect(log.flushedOffset).toBe(4);
     fs.crash();
-    expect((await openLog(fs, DIR)).logEndOffset).toBe(4);
+    const reopened = await openLog(fs, DIR, { flushMessages: 1 });
+    expect(reopened.logEndOffset).toBe(4);
+    // A durable append costs one fsync of the segment (no checkpoint rewrite while the segment is unchanged).
+    const before = fs.syncCount;
+    for (let i = 0; i < 10; i++) await reopened.append(makeBatch({ records: 1 }), { leaderEpoch: 0, nowMs: 0 });
+    expect(fs.syncCount - before).toBe(10);
+    expect(reopened.flushedOffset).toBe(14);
+    fs.crash();
+    expect((await openLog(fs, DIR)).logEndOffset).toBe(14);
   });
 });
 
