@@ -61,7 +61,9 @@ for (const task of failedTasks) {
   failed += 1;
 }
 if (status !== 0 && failed === 0) {
-  console.log(`  pnpm test exited ${status} without a parsed failure`);
+  // e.g. turbo refusing to run (a cyclic workspace dependency): show its error lines.
+  for (const line of lines.filter((l) => /^\s*(x |\||ERR|ERROR)/.test(l)).slice(0, 10)) console.log(`  ${line.trim()}`);
+  console.log(`  pnpm test exited ${status} without a parsed test failure (full log: ${logPath})`);
   failed = 1;
 }
 console.log(`tests: ${passed} passed, ${failed} failed`);
