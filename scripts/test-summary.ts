@@ -10,7 +10,6 @@ if (logPath === undefined) {
   process.exit(2);
 }
 const status = Number(statusArg ?? 0);
-// eslint-disable-next-line no-control-regex
 const ansi = /\u001b\[[0-9;]*[A-Za-z]/g;
 const lines = readFileSync(logPath, 'utf8').replace(ansi, '').split('\n');
 

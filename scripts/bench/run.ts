@@ -70,8 +70,8 @@ async function timed(command: string, args: string[], stdinFile: string | null):
   const t0 = performance.now();
   const child = spawn(command, args, { stdio: [fd, 'pipe', 'pipe'] });
   let stdoutBytes = 0; let lines = 0; let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdoutBytes += c.length; for (const b of c) if (b === 10) lines++; });
-  child.stderr.on('data', (c: Buffer) => { if (stderr.length < 20_000) stderr += c.toString(); });
+  child.stdout?.on('data', (c: Buffer) => { stdoutBytes += c.length; for (const b of c) if (b === 10) lines++; });
+  child.stderr?.on('data', (c: Buffer) => { if (stderr.length < 20_000) stderr += c.toString(); });
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const seconds = (performance.now() - t0) / 1000;
   if (typeof fd === 'number') closeSync(fd);
