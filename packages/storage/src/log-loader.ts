@@ -101,6 +101,8 @@ export async function loadLog(fs: FileSystem, dir: string, config: SegmentConfig
       if (corrupt) {
         logger.warn({ dir, baseOffset: base, stop: result.stop, validBatches: result.batches, truncatedBytes: result.truncatedBytes }, 'segment truncated during recovery');
       }
+      // A closed segment's time index must end with its max timestamp (loadTrusted relies on it next time).
+      if (nextBase !== null) segment.onRolled();
       await segment.flush();
     }
     if (prev !== undefined && prev.nextOffset > segment.baseOffset) {

@@ -169,7 +169,9 @@ async function runSeed(seed: number): Promise<void> {
 
 describe('seeded log simulation', () => {
   const only = process.env.SEED;
-  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: Number(process.env.SIM_SEEDS ?? 40) }, (_, i) => i + 1);
+  // Seeds that once failed stay in the default run: 206 (recovered closed segment lost its final time-index entry).
+  const regressions = [206];
+  const seeds = only !== undefined ? [Number(only)] : [...Array.from({ length: Number(process.env.SIM_SEEDS ?? 40) }, (_, i) => i + 1), ...regressions];
   it(`matches the model over ${seeds.length} seeds`, async () => {
     for (const seed of seeds) {
       try {
