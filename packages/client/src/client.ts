@@ -9,6 +9,7 @@
 import { assert } from '@tributary/common';
 import { protocolCodec, type Codec, type Compression, type FetchedRecord, type ProducerRecord } from './codec.ts';
 import { KafkaConnection, type ConnectionOptions } from './connection.ts';
+import { ConsumerProtocolError, decodeAssignment, decodeSubscription, type ConsumerAssignment, type ConsumerSubscription } from './consumer-protocol.ts';
 import { ConnectionError, KafkaError } from './errors.ts';
 import { Api, apiName, CLIENT_VERSIONS, pickVersion, UnsupportedVersionError, type VersionRange } from './versions.ts';
 
@@ -118,10 +119,128 @@ export interface FetchResult {
   lastStableOffset: number;
 }
 
+export interface FetchPartitionRequest {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** One partition of `fetchMany`: its records, or the error the broker (or routing) gave for it. */
+export interface FetchPartitionResult extends FetchResult {
+  topic: string;
+  partition: number;
+  error: KafkaError | null;
+}
+
+// ---- consumer groups ----
+
+/** Topics for group offset calls: a name (every partition it has now) or explicit partitions. */
+export type TopicSelection = string | { topic: string; partitions: number[] };
+
+export interface GroupListing {
+  groupId: string;
+  protocolType: string;
+  /** Null from brokers older than ListGroups v4, which do not report it. */
+  state: string | null;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** The member's subscription when the group speaks the consumer protocol and is Stable, else null. */
+  subscription: ConsumerSubscription | null;
+  assignment: ConsumerAssignment | null;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (Dead also for a group that does not exist). */
+  state: string;
+  protocolType: string;
+  /** The assignor the members agreed on (e.g. `range`); empty unless the group is Stable. */
+  protocol: string;
+  members: GroupMemberDescription[];
+  coordinator: BrokerAddress;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** -1 when the group has no committed offset for the partition. */
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+}
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
+  leaderEpoch?: number;
+}
+
+/** Who commits: a group member of a generation, or `{ generationId: -1, memberId: '' }` for a group without members. */
+export interface GroupMemberIdentity {
+  generationId: number;
+  memberId: string;
+  groupInstanceId?: string | null;
+}
+
+export interface JoinGroupRequest {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  memberId: string;
+  groupInstanceId?: string | null;
+  protocolType: string;
+  protocols: { name: string; metadata: Buffer }[];
+  reason?: string | null;
+}
+
+/** The JoinGroup response; `errorCode` is not thrown because the caller's state machine acts on it. */
+export interface JoinGroupResult {
+  errorCode: number;
+  errorName: string;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  skipAssignment: boolean;
+  memberId: string;
+  members: { memberId: string; groupInstanceId: string | null; metadata: Buffer }[];
+}
+
+export interface SyncGroupRequest {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId?: string | null;
+  protocolType: string;
+  protocolName: string;
+  assignments: { memberId: string; assignment: Buffer }[];
+  /** How long the broker may park the request (the rebalance timeout). */
+  rebalanceTimeoutMs: number;
+}
+
 /** Kafka's all-zero uuid in the codec's base64url form: "no topic id". */
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 export const OffsetSpec = { Latest: -1, Earliest: -2, MaxTimestamp: -3 } as const;
+
+/** Group coordinator errors cured by waiting (loading) or by finding the coordinator again. */
+const COORDINATOR_LOAD_IN_PROGRESS = 14;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const NOT_COORDINATOR = 16;
+const COORDINATOR_CODES: ReadonlySet<number> = new Set([COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR]);
+/** FindCoordinator key type of consumer groups. */
+const GROUP_KEY_TYPE = 0;
+/** Bounds the coordinator cache of a long-lived client that talks to many groups. */
+const MAX_CACHED_COORDINATORS = 10_000;
+/** Errors after which a partition's leader must be looked up again. */
+const STALE_LEADER_CODES: ReadonlySet<number> = new Set([3, 5, 6, 74, 75]);
 
 /** Errors a metadata refresh and a retry can cure (the broker did not act on the request). */
 const RETRIABLE_CODES: ReadonlySet<number> = new Set([
@@ -131,6 +250,7 @@ const RETRIABLE_CODES: ReadonlySet<number> = new Set([
   13, // NETWORK_EXCEPTION
   14, // COORDINATOR_LOAD_IN_PROGRESS
   15, // COORDINATOR_NOT_AVAILABLE
+  16, // NOT_COORDINATOR
   41, // NOT_CONTROLLER
   74, // FENCED_LEADER_EPOCH
   75, // UNKNOWN_LEADER_EPOCH
@@ -195,6 +315,10 @@ export class KafkaClient {
   readonly #retryBackoffMs: number;
   /** Links by `host:port`; a link is shared by every node id at that address. */
   readonly #links = new Map<string, Promise<BrokerLink>>();
+  /** Links to group coordinators, apart from `#links` (see `#link`). */
+  readonly #groupLinks = new Map<string, Promise<BrokerLink>>();
+  /** Coordinator of each group we talked to; dropped on NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or a lost link. */
+  readonly #coordinators = new Map<string, BrokerAddress>();
   readonly #brokers = new Map<number, BrokerAddress>();
   readonly #leaders = new Map<string, number>();
   readonly #topicIds = new Map<string, string>();
@@ -218,8 +342,9 @@ export class KafkaClient {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const links = [...this.#links.values()];
+    const links = [...this.#links.values(), ...this.#groupLinks.values()];
     this.#links.clear();
+    this.#groupLinks.clear();
     await Promise.all(
       links.map(async (p) => {
         try {
@@ -233,22 +358,27 @@ export class KafkaClient {
 
   // ---- connections and routing -------------------------------------------------------------------
 
-  #link(host: string, port: number): Promise<BrokerLink> {
+  /**
+   * The link to `host:port`. Group coordinator requests use their own pool (`#groupLinks`), as Kafka's
+   * clients do: brokers answer one request per connection at a time, so a JoinGroup parked for a whole
+   * rebalance must not hold up fetches and metadata, nor a long fetch hold up heartbeats.
+   */
+  #link(host: string, port: number, pool: Map<string, Promise<BrokerLink>> = this.#links): Promise<BrokerLink> {
     if (this.#closed) return Promise.reject(new Error('client is closed'));
     const key = `${host}:${port}`;
-    const existing = this.#links.get(key);
+    const existing = pool.get(key);
     if (existing !== undefined) return existing;
     const created = this.#openLink(host, port);
-    this.#links.set(key, created);
+    pool.set(key, created);
     created.then(
       (link) => {
         // Drop a dead link so the next request reconnects.
         link.connection.onClose(() => {
-          if (this.#links.get(key) === created) this.#links.delete(key);
+          if (pool.get(key) === created) pool.delete(key);
         });
       },
       () => {
-        if (this.#links.get(key) === created) this.#links.delete(key);
+        if (pool.get(key) === created) pool.delete(key);
       },
     );
     return created;
@@ -727,6 +857,515 @@ export class KafkaClient {
     });
   }
 
+  /**
+   * Fetches several partitions at once: one Fetch per leader (in parallel), each returning as soon as any
+   * of its partitions has data or after `maxWaitMs`. Partition errors come back per partition (a stale
+   * leader also drops the cached route, so the next call looks it up again); a lost connection rejects.
+   * `maxBytes` is per partition.
+   */
+  async fetchMany(partitions: FetchPartitionRequest[], options: FetchOptions = {}): Promise<FetchPartitionResult[]> {
+    const maxWaitMs = options.maxWaitMs ?? 500;
+    const partitionMaxBytes = options.maxBytes ?? 1024 * 1024;
+    const results = new Map<string, FetchPartitionResult>();
+    const key = (topic: string, partition: number): string => `${topic}\0${partition}`;
+    const failed = (r: FetchPartitionRequest, error: KafkaError): FetchPartitionResult => ({
+      topic: r.topic,
+      partition: r.partition,
+      error,
+      records: [],
+      highWatermark: -1,
+      logStartOffset: -1,
+      lastStableOffset: -1,
+    });
+    const unknown = [...new Set(partitions.filter((r) => (this.#leaders.get(`${r.topic}:${r.partition}`) ?? -1) < 0).map((r) => r.topic))];
+    if (unknown.length > 0) await this.metadata(unknown);
+    const byLeader = new Map<number, FetchPartitionRequest[]>();
+    for (const r of partitions) {
+      const leader = this.#leaders.get(`${r.topic}:${r.partition}`);
+      if (leader === undefined) {
+        results.set(key(r.topic, r.partition), failed(r, this.#error(3, `Fetch ${r.topic}-${r.partition}`, 'no such topic or partition')));
+      } else if (leader < 0) {
+        results.set(key(r.topic, r.partition), failed(r, this.#error(5, `Fetch ${r.topic}-${r.partition}`, 'the partition has no leader')));
+      } else {
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), r]);
+      }
+    }
+    await Promise.all(
+      [...byLeader.entries()].map(async ([leader, asked]) => {
+        const link = await this.#nodeLink(leader);
+        const broker = link.connection.broker;
+        let version = pickVersion(Api.Fetch, link.versions, broker);
+        if (version >= 13 && asked.some((r) => !this.#topicIds.has(r.topic))) version = 12;
+        const topics = new Map<string, FetchPartitionRequest[]>();
+        for (const r of asked) topics.set(r.topic, [...(topics.get(r.topic) ?? []), r]);
+        const request = {
+          replicaId: -1,
+          maxWaitMs,
+          minBytes: options.minBytes ?? 1,
+          maxBytes: Math.min(partitionMaxBytes * asked.length, 256 * 1024 * 1024),
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [...topics.entries()].map(([topic, rs]) => ({
+            ...(version >= 13 ? { topicId: this.#topicIds.get(topic) } : { topic }),
+            partitions: rs.map((r) => ({
+              partition: r.partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: r.offset,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes,
+            })),
+          })),
+          forgottenTopicsData: [],
+          rackId: '',
+        };
+        const body = await link.connection.request<{
+          errorCode?: number;
+          responses: {
+            topic?: string;
+            topicId?: string;
+            partitions: { partitionIndex: number; errorCode: number; highWatermark: number; lastStableOffset?: number; logStartOffset?: number; records: Buffer | null }[];
+          }[];
+        }>(Api.Fetch, version, request, { timeoutMs: maxWaitMs + (this.#options.requestTimeoutMs ?? 30_000) });
+        this.#check(body.errorCode ?? 0, `Fetch at broker ${broker}`);
+        const offsets = new Map(asked.map((r) => [key(r.topic, r.partition), r.offset]));
+        for (const t of body.responses) {
+          const topic = version >= 13 ? this.#topicNames.get(t.topicId ?? '') : t.topic;
+          if (topic === undefined) continue;
+          for (const p of t.partitions) {
+            const offset = offsets.get(key(topic, p.partitionIndex));
+            if (offset === undefined) continue; // Not asked for.
+            const r = { topic, partition: p.partitionIndex, offset };
+            if (p.errorCode !== 0) {
+              if (STALE_LEADER_CODES.has(p.errorCode)) this.#leaders.delete(`${topic}:${p.partitionIndex}`);
+              results.set(key(topic, p.partitionIndex), failed(r, this.#error(p.errorCode, `Fetch ${topic}-${p.partitionIndex} at broker ${broker}`)));
+              continue;
+            }
+            const all = p.records === null || p.records.length === 0 ? [] : this.#codec.decodeRecordSet(p.records);
+            results.set(key(topic, p.partitionIndex), {
+              topic,
+              partition: p.partitionIndex,
+              error: null,
+              // A batch can start before the requested offset; its earlier records were already consumed.
+              records: all.filter((x) => x.offset >= offset),
+              highWatermark: p.highWatermark,
+              logStartOffset: p.logStartOffset ?? -1,
+              lastStableOffset: p.lastStableOffset ?? -1,
+            });
+          }
+        }
+      }),
+    );
+    return partitions.map(
+      (r) => results.get(key(r.topic, r.partition)) ?? failed(r, new KafkaError(-1, 'UNKNOWN_SERVER_ERROR', `Fetch response is missing ${r.topic}-${r.partition}`)),
+    );
+  }
+
+  // ---- consumer groups ---------------------------------------------------------------------------
+
+  /** The broker coordinating `groupId` (FindCoordinator), retried while the coordinator is unavailable. */
+  async findCoordinator(groupId: string): Promise<BrokerAddress> {
+    // Through `#coordinated`, so an unreachable coordinator is looked up again.
+    return this.#coordinated(groupId, `FindCoordinator ${groupId}`, async (_link, coordinator) => coordinator);
+  }
+
+  async #lookupCoordinator(groupId: string): Promise<BrokerAddress> {
+    const cached = this.#coordinators.get(groupId);
+    if (cached !== undefined) return cached;
+    const link = await this.#anyLink();
+    type Entry = { key?: string; nodeId: number; host: string; port: number; errorCode: number; errorMessage?: string | null };
+    const { body, version } = await this.#call<Entry & { coordinators?: Entry[] }>(link, Api.FindCoordinator, (v) =>
+      v >= 4 ? { keyType: GROUP_KEY_TYPE, coordinatorKeys: [groupId] } : { key: groupId, keyType: GROUP_KEY_TYPE },
+    );
+    const entry = version >= 4 ? (body.coordinators ?? []).find((c) => c.key === groupId) : body;
+    if (entry === undefined) throw new Error(`FindCoordinator response from broker ${link.connection.broker} has no entry for group ${groupId}`);
+    this.#check(entry.errorCode, `FindCoordinator ${groupId} at broker ${link.connection.broker}`, entry.errorMessage);
+    const address: BrokerAddress = { nodeId: entry.nodeId, host: entry.host, port: entry.port, rack: this.#brokers.get(entry.nodeId)?.rack ?? null };
+    if (this.#coordinators.size >= MAX_CACHED_COORDINATORS) this.#coordinators.clear();
+    this.#coordinators.set(groupId, address);
+    return address;
+  }
+
+  /**
+   * Runs `attempt` against the coordinator of `groupId`, on the coordinator connection pool. On
+   * COORDINATOR_LOAD_IN_PROGRESS it waits and retries; on NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
+   * an unreachable coordinator it finds the coordinator again and retries; both with exponential backoff,
+   * at most `maxAttempts` times. A connection lost after the request went out is retried only for
+   * idempotent calls. `attempt` must throw (via `#check`) for coordinator errors anywhere in its response.
+   */
+  async #coordinated<T>(
+    groupId: string,
+    what: string,
+    attempt: (link: BrokerLink, coordinator: BrokerAddress) => Promise<T>,
+    options: { idempotent?: boolean } = {},
+  ): Promise<T> {
+    const idempotent = options.idempotent ?? true;
+    let lastError: unknown;
+    for (let i = 0; i < this.#maxAttempts; i++) {
+      let sent = false;
+      try {
+        const coordinator = await this.#lookupCoordinator(groupId);
+        const link = await this.#link(coordinator.host, coordinator.port, this.#groupLinks);
+        sent = true;
+        return await attempt(link, coordinator);
+      } catch (err) {
+        lastError = err;
+        const code = err instanceof KafkaError ? err.code : -1;
+        const lost = err instanceof ConnectionError;
+        if (code === COORDINATOR_NOT_AVAILABLE || code === NOT_COORDINATOR || lost) this.#coordinators.delete(groupId);
+        const retriable = COORDINATOR_CODES.has(code) || (lost && !this.#closed && (!sent || idempotent));
+        if (!retriable || i === this.#maxAttempts - 1) break;
+        await sleep(Math.min(this.#retryBackoffMs * 2 ** i, 2000));
+      }
+    }
+    if (lastError instanceof KafkaError && COORDINATOR_CODES.has(lastError.code)) {
+      lastError.message = `${lastError.message} (gave up after ${this.#maxAttempts} attempts: ${what})`;
+    }
+    throw lastError;
+  }
+
+  /** Throws for a coordinator error, so `#coordinated` retries; other codes are the caller's to handle. */
+  #checkCoordinator(code: number, context: string): void {
+    if (COORDINATOR_CODES.has(code)) throw this.#error(code, context);
+  }
+
+  /** Every group on every broker (ListGroups), optionally only those in `states` (e.g. `Stable`, `Empty`). */
+  async listGroups(options: { states?: string[] } = {}): Promise<GroupListing[]> {
+    const states = options.states ?? [];
+    const md = await this.metadata([]);
+    const perBroker = await Promise.all(
+      md.brokers.map((b) =>
+        this.#retrying(`ListGroups at broker ${b.nodeId}`, async () => {
+          const link = await this.#link(b.host, b.port);
+          const broker = link.connection.broker;
+          const { body, version } = await this.#call<{ errorCode: number; groups: { groupId: string; protocolType: string; groupState?: string }[] }>(
+            link,
+            Api.ListGroups,
+            (v) => {
+              if (v < 4 && states.length > 0) throw new UnsupportedVersionError(`broker ${broker} cannot filter groups by state (needs ListGroups v4)`);
+              return { statesFilter: states, typesFilter: [] };
+            },
+          );
+          this.#check(body.errorCode, `ListGroups at broker ${broker}`);
+          return body.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: version >= 4 ? (g.groupState ?? null) : null }));
+        }),
+      ),
+    );
+    const byId = new Map<string, GroupListing>();
+    for (const groups of perBroker) for (const g of groups) byId.set(g.groupId, g);
+    return [...byId.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  }
+
+  /**
+   * Describes groups at their coordinators. Members' subscriptions and assignments are decoded when the
+   * group uses the consumer protocol. A group that does not exist comes back in state Dead with no members.
+   */
+  async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    return Promise.all(
+      groupIds.map((groupId) =>
+        this.#coordinated(groupId, `DescribeGroups ${groupId}`, async (link, coordinator) => {
+          const context = `DescribeGroups ${groupId} at broker ${link.connection.broker}`;
+          const { body } = await this.#call<{
+            groups: {
+              errorCode: number;
+              groupId: string;
+              groupState: string;
+              protocolType: string;
+              protocolData: string;
+              members: { memberId: string; groupInstanceId?: string | null; clientId: string; clientHost: string; memberMetadata: Buffer; memberAssignment: Buffer }[];
+            }[];
+          }>(link, Api.DescribeGroups, () => ({ groups: [groupId], includeAuthorizedOperations: false }));
+          const g = body.groups.find((x) => x.groupId === groupId);
+          if (g === undefined) throw new Error(`${context}: the response has no entry for the group`);
+          this.#checkCoordinator(g.errorCode, context);
+          this.#check(g.errorCode, context);
+          const consumer = g.protocolType === 'consumer';
+          const decode = <T>(bytes: Buffer, fn: (b: Buffer) => T): T | null => {
+            if (!consumer || bytes.length === 0) return null;
+            try {
+              return fn(bytes);
+            } catch (err) {
+              if (err instanceof ConsumerProtocolError) return null; // Not what a consumer sends; show no details.
+              throw err;
+            }
+          };
+          return {
+            groupId: g.groupId,
+            state: g.groupState,
+            protocolType: g.protocolType,
+            protocol: g.protocolData,
+            coordinator,
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId ?? null,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              subscription: decode(m.memberMetadata, decodeSubscription),
+              assignment: decode(m.memberAssignment, decodeAssignment),
+            })),
+          };
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Deletes groups without members, and their committed offsets. Each group's outcome comes back
+   * separately: `error` is e.g. NON_EMPTY_GROUP or GROUP_ID_NOT_FOUND, or null when it was deleted.
+   */
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; error: KafkaError | null }[]> {
+    return Promise.all(
+      groupIds.map((groupId) =>
+        this.#coordinated(groupId, `DeleteGroups ${groupId}`, async (link) => {
+          const context = `DeleteGroups ${groupId} at broker ${link.connection.broker}`;
+          const { body } = await this.#call<{ results: { groupId: string; errorCode: number }[] }>(link, Api.DeleteGroups, () => ({ groupsNames: [groupId] }));
+          const r = body.results.find((x) => x.groupId === groupId);
+          if (r === undefined) throw new Error(`${context}: the response has no entry for the group`);
+          this.#checkCoordinator(r.errorCode, context);
+          return { groupId, error: r.errorCode === 0 ? null : this.#error(r.errorCode, `DeleteGroups ${groupId}`, groupErrorDetail(r.errorCode, groupId)) };
+        }),
+      ),
+    );
+  }
+
+  /** Resolves topic names to every partition they have now. */
+  async #resolveSelection(topics: TopicSelection[]): Promise<{ topic: string; partitions: number[] }[]> {
+    const names = [...new Set(topics.filter((t): t is string => typeof t === 'string'))];
+    const counts = new Map<string, number[]>();
+    if (names.length > 0) {
+      const md = await this.metadata(names);
+      for (const name of names) {
+        const t = md.topics.find((x) => x.name === name);
+        if (t === undefined || t.errorCode !== 0) throw this.#error(t?.errorCode ?? 3, `topic ${name}`);
+        counts.set(name, t.partitions.map((p) => p.partition));
+      }
+    }
+    const out = new Map<string, Set<number>>();
+    for (const t of topics) {
+      const [topic, partitions] = typeof t === 'string' ? [t, counts.get(t) as number[]] : [t.topic, t.partitions];
+      const set = out.get(topic) ?? new Set<number>();
+      for (const p of partitions) set.add(p);
+      out.set(topic, set);
+    }
+    return [...out.entries()].map(([topic, set]) => ({ topic, partitions: [...set].sort((a, b) => a - b) }));
+  }
+
+  /**
+   * The group's committed offsets: for the given topics (every partition, offset -1 where none is
+   * committed), or, with no topics, every partition the group has an offset for.
+   */
+  async offsetFetch(groupId: string, topics?: TopicSelection[] | null): Promise<CommittedOffset[]> {
+    const selection = topics === undefined || topics === null ? null : await this.#resolveSelection(topics);
+    const fetched = await this.#coordinated(groupId, `OffsetFetch ${groupId}`, async (link) => {
+      const context = `OffsetFetch ${groupId} at broker ${link.connection.broker}`;
+      const asked = selection?.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })) ?? null;
+      type Partition = { partitionIndex: number; committedOffset: number; committedLeaderEpoch?: number; metadata: string | null; errorCode: number };
+      type Topic = { name: string; partitions: Partition[] };
+      const { body, version } = await this.#call<{ errorCode?: number; topics: Topic[]; groups?: { groupId: string; topics: Topic[]; errorCode: number }[] }>(
+        link,
+        Api.OffsetFetch,
+        (v) => {
+          if (v >= 8) return { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: asked }], requireStable: false };
+          if (v < 2 && asked === null) throw new UnsupportedVersionError(`broker ${link.connection.broker} cannot fetch all offsets of a group (needs OffsetFetch v2)`);
+          return { groupId, topics: asked, requireStable: false };
+        },
+      );
+      let errorCode = body.errorCode ?? 0;
+      let result = body.topics;
+      if (version >= 8) {
+        const g = (body.groups ?? []).find((x) => x.groupId === groupId);
+        if (g === undefined) throw new Error(`${context}: the response has no entry for the group`);
+        errorCode = g.errorCode;
+        result = g.topics;
+      }
+      this.#checkCoordinator(errorCode, context);
+      this.#check(errorCode, context);
+      const out: CommittedOffset[] = [];
+      for (const t of result) {
+        for (const p of t.partitions) {
+          this.#checkCoordinator(p.errorCode, context);
+          this.#check(p.errorCode, `OffsetFetch ${groupId} ${t.name}-${p.partitionIndex}`);
+          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.metadata });
+        }
+      }
+      return out;
+    });
+    return fetched.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /**
+   * Commits offsets for a group. Without `member` it commits as no member (generation -1), which the
+   * coordinator accepts only while the group has no members. The first partition error is thrown
+   * (e.g. UNKNOWN_MEMBER_ID for an active group, REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION).
+   */
+  async offsetCommit(groupId: string, offsets: OffsetToCommit[], member: GroupMemberIdentity = { generationId: -1, memberId: '' }): Promise<void> {
+    if (offsets.length === 0) return;
+    const byTopic = new Map<string, OffsetToCommit[]>();
+    for (const o of offsets) {
+      assert(Number.isSafeInteger(o.offset) && o.offset >= 0, `offset to commit must be a non-negative integer, got ${o.offset}`);
+      byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    }
+    await this.#coordinated(groupId, `OffsetCommit ${groupId}`, async (link) => {
+      const context = `OffsetCommit ${groupId} at broker ${link.connection.broker}`;
+      const { body } = await this.#call<{ topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }>(link, Api.OffsetCommit, (v) => ({
+        groupId,
+        generationIdOrMemberEpoch: member.generationId,
+        memberId: member.memberId,
+        groupInstanceId: v >= 7 ? (member.groupInstanceId ?? null) : null,
+        retentionTimeMs: -1,
+        topics: [...byTopic.entries()].map(([name, ps]) => ({
+          name,
+          partitions: ps.map((o) => ({
+            partitionIndex: o.partition,
+            committedOffset: o.offset,
+            committedLeaderEpoch: v >= 6 ? (o.leaderEpoch ?? -1) : -1,
+            commitTimestamp: -1,
+            committedMetadata: o.metadata ?? '',
+          })),
+        })),
+      }));
+      for (const t of body.topics) for (const p of t.partitions) this.#checkCoordinator(p.errorCode, context);
+      for (const t of body.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) throw this.#error(p.errorCode, `OffsetCommit ${groupId} ${t.name}-${p.partitionIndex}`, groupErrorDetail(p.errorCode, groupId));
+        }
+      }
+    });
+  }
+
+  /**
+   * Deletes committed offsets of a group (OffsetDelete). A group-wide error (GROUP_ID_NOT_FOUND,
+   * NON_EMPTY_GROUP) is thrown; partition errors (GROUP_SUBSCRIBED_TO_TOPIC) come back per partition.
+   */
+  async offsetDelete(groupId: string, topics: TopicSelection[]): Promise<{ topic: string; partition: number; error: KafkaError | null }[]> {
+    const selection = await this.#resolveSelection(topics);
+    return this.#coordinated(groupId, `OffsetDelete ${groupId}`, async (link) => {
+      const context = `OffsetDelete ${groupId} at broker ${link.connection.broker}`;
+      const { body } = await this.#call<{ errorCode: number; topics: { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] }>(
+        link,
+        Api.OffsetDelete,
+        () => ({ groupId, topics: selection.map((t) => ({ name: t.topic, partitions: t.partitions.map((partitionIndex) => ({ partitionIndex })) })) }),
+      );
+      this.#checkCoordinator(body.errorCode, context);
+      if (body.errorCode !== 0) throw this.#error(body.errorCode, `OffsetDelete ${groupId}`, groupErrorDetail(body.errorCode, groupId));
+      for (const t of body.topics) for (const p of t.partitions) this.#checkCoordinator(p.errorCode, context);
+      return body.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          error: p.errorCode === 0 ? null : this.#error(p.errorCode, `OffsetDelete ${groupId} ${t.name}-${p.partitionIndex}`, groupErrorDetail(p.errorCode, groupId)),
+        })),
+      );
+    });
+  }
+
+  // ---- group membership (used by GroupConsumer) -----------------------------------------------------
+
+  /** JoinGroup; the broker may hold it for the whole rebalance, so it waits up to the rebalance timeout. */
+  async joinGroup(request: JoinGroupRequest): Promise<JoinGroupResult> {
+    const timeoutMs = Math.max(this.#options.requestTimeoutMs ?? 30_000, request.rebalanceTimeoutMs + 5000);
+    return this.#coordinated(
+      request.groupId,
+      `JoinGroup ${request.groupId}`,
+      async (link) => {
+        const { body } = await this.#call<{
+          errorCode: number;
+          generationId: number;
+          protocolType?: string | null;
+          protocolName: string | null;
+          leader: string;
+          skipAssignment?: boolean;
+          memberId: string;
+          members: { memberId: string; groupInstanceId?: string | null; metadata: Buffer }[];
+        }>(
+          link,
+          Api.JoinGroup,
+          (v) => ({
+            groupId: request.groupId,
+            sessionTimeoutMs: request.sessionTimeoutMs,
+            rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+            memberId: request.memberId,
+            groupInstanceId: v >= 5 ? (request.groupInstanceId ?? null) : null,
+            protocolType: request.protocolType,
+            protocols: request.protocols,
+            reason: request.reason ?? null,
+          }),
+          timeoutMs,
+        );
+        this.#checkCoordinator(body.errorCode, `JoinGroup ${request.groupId} at broker ${link.connection.broker}`);
+        return {
+          errorCode: body.errorCode,
+          errorName: this.#codec.errorName(body.errorCode),
+          generationId: body.generationId,
+          protocolType: body.protocolType ?? null,
+          protocolName: body.protocolName,
+          leader: body.leader,
+          skipAssignment: body.skipAssignment ?? false,
+          memberId: body.memberId,
+          // Copies: the metadata are views into the response frame.
+          members: body.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId ?? null, metadata: Buffer.from(m.metadata) })),
+        };
+      },
+      { idempotent: false },
+    );
+  }
+
+  /** SyncGroup: the leader sends every member's assignment; every member gets its own back. */
+  async syncGroup(request: SyncGroupRequest): Promise<{ errorCode: number; errorName: string; assignment: Buffer }> {
+    const timeoutMs = Math.max(this.#options.requestTimeoutMs ?? 30_000, request.rebalanceTimeoutMs + 5000);
+    return this.#coordinated(
+      request.groupId,
+      `SyncGroup ${request.groupId}`,
+      async (link) => {
+        const { body } = await this.#call<{ errorCode: number; assignment: Buffer }>(
+          link,
+          Api.SyncGroup,
+          (v) => ({
+            groupId: request.groupId,
+            generationId: request.generationId,
+            memberId: request.memberId,
+            groupInstanceId: v >= 3 ? (request.groupInstanceId ?? null) : null,
+            protocolType: v >= 5 ? request.protocolType : null,
+            protocolName: v >= 5 ? request.protocolName : null,
+            assignments: request.assignments,
+          }),
+          timeoutMs,
+        );
+        this.#checkCoordinator(body.errorCode, `SyncGroup ${request.groupId} at broker ${link.connection.broker}`);
+        return { errorCode: body.errorCode, errorName: this.#codec.errorName(body.errorCode), assignment: Buffer.from(body.assignment) };
+      },
+      { idempotent: false },
+    );
+  }
+
+  async heartbeat(request: GroupMemberIdentity & { groupId: string }): Promise<{ errorCode: number; errorName: string }> {
+    return this.#coordinated(request.groupId, `Heartbeat ${request.groupId}`, async (link) => {
+      const { body } = await this.#call<{ errorCode: number }>(link, Api.Heartbeat, (v) => ({
+        groupId: request.groupId,
+        generationId: request.generationId,
+        memberId: request.memberId,
+        groupInstanceId: v >= 3 ? (request.groupInstanceId ?? null) : null,
+      }));
+      this.#checkCoordinator(body.errorCode, `Heartbeat ${request.groupId} at broker ${link.connection.broker}`);
+      return { errorCode: body.errorCode, errorName: this.#codec.errorName(body.errorCode) };
+    });
+  }
+
+  /** LeaveGroup for one member; resolves to that member's error code (0 when it left). */
+  async leaveGroup(request: { groupId: string; memberId: string; groupInstanceId?: string | null; reason?: string | null }): Promise<{ errorCode: number; errorName: string }> {
+    return this.#coordinated(request.groupId, `LeaveGroup ${request.groupId}`, async (link) => {
+      const { body, version } = await this.#call<{ errorCode: number; members: { memberId: string; errorCode: number }[] }>(link, Api.LeaveGroup, (v) =>
+        v >= 3
+          ? { groupId: request.groupId, members: [{ memberId: request.memberId, groupInstanceId: request.groupInstanceId ?? null, reason: request.reason ?? null }] }
+          : { groupId: request.groupId, memberId: request.memberId },
+      );
+      this.#checkCoordinator(body.errorCode, `LeaveGroup ${request.groupId} at broker ${link.connection.broker}`);
+      const errorCode = body.errorCode !== 0 || version < 3 ? body.errorCode : (body.members.find((m) => m.memberId === request.memberId)?.errorCode ?? 0);
+      return { errorCode, errorName: this.#codec.errorName(errorCode) };
+    });
+  }
+
   /** The single partition entry of a single-partition response, checked against what was asked. */
   #onlyPartition<T, P>(
     topics: T[],
@@ -743,6 +1382,26 @@ export class KafkaClient {
       throw new Error(`${api} response for ${topic}-${partition} is missing that partition`);
     }
     return p;
+  }
+}
+
+/** A few words after a group error code's name, so a one-line report says what it means. */
+function groupErrorDetail(code: number, groupId: string): string | null {
+  switch (code) {
+    case 68:
+      return `group ${groupId} has active members`;
+    case 69:
+      return `group ${groupId} does not exist`;
+    case 25:
+      return `the coordinator does not know this member of group ${groupId} (a group with active members accepts commits only from them)`;
+    case 22:
+      return `the generation of group ${groupId} has moved on`;
+    case 27:
+      return `group ${groupId} is rebalancing`;
+    case 86:
+      return `group ${groupId} has active members subscribed to the topic`;
+    default:
+      return null;
   }
 }
 

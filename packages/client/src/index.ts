@@ -3,3 +3,5 @@ export * from './codec.ts';
 export * from './versions.ts';
 export * from './connection.ts';
 export * from './client.ts';
+export * from './consumer-protocol.ts';
+export * from './group-consumer.ts';

@@ -5,13 +5,24 @@ export const Api = {
   Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
   DescribeConfigs: 32,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
   CreatePartitions: 37,
+  DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
+  OffsetDelete: 47,
   DescribeCluster: 60,
 } as const;
 
@@ -32,6 +43,7 @@ export interface VersionRange {
  * Versions the client implements. Lower bounds: the first version with record batch v2 (Produce 3,
  * Fetch 4), timestamps in ListOffsets (1), configSource in DescribeConfigs (1). Fetch 13+ addresses
  * topics by id, which the client learns from Metadata 10+; without an id it stays at Fetch 12.
+ * Group APIs: OffsetCommit from 2 (no per-partition timestamp), OffsetFetch from 1 (v0 read ZooKeeper).
  */
 export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.Produce, { min: 3, max: 11 }],
@@ -46,6 +58,17 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.CreatePartitions, { min: 0, max: 3 }],
   [Api.IncrementalAlterConfigs, { min: 0, max: 1 }],
   [Api.DescribeCluster, { min: 0, max: 1 }],
+  [Api.FindCoordinator, { min: 0, max: 4 }],
+  [Api.JoinGroup, { min: 0, max: 9 }],
+  [Api.SyncGroup, { min: 0, max: 5 }],
+  [Api.Heartbeat, { min: 0, max: 4 }],
+  [Api.LeaveGroup, { min: 0, max: 5 }],
+  [Api.OffsetCommit, { min: 2, max: 9 }],
+  [Api.OffsetFetch, { min: 1, max: 9 }],
+  [Api.DescribeGroups, { min: 0, max: 5 }],
+  [Api.ListGroups, { min: 0, max: 5 }],
+  [Api.DeleteGroups, { min: 0, max: 2 }],
+  [Api.OffsetDelete, { min: 0, max: 0 }],
 ]);
 
 export class UnsupportedVersionError extends Error {
