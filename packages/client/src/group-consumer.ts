@@ -241,8 +241,9 @@ export class GroupConsumer {
     for (let round = 0; this.#rejoinNeeded; round++) {
       if (signal?.aborted) return;
       if (round >= MAX_JOIN_ROUNDS) throw new Error(`could not join group ${this.groupId} in ${MAX_JOIN_ROUNDS} rounds`);
-      // A brief pause after the first failed round, so a churning group is not hammered.
-      if (round > 1) await sleep(Math.min(100 * round, 1000), signal);
+      // A growing pause once rounds keep failing (beyond the usual MEMBER_ID_REQUIRED and one rebalance),
+      // so a churning group is not hammered.
+      if (round > 2) await sleep(Math.min(50 * round, 1000), signal);
       await this.#stopHeartbeats();
       // Eager protocol: give everything up before joining; positions come back from committed offsets.
       this.#assignment = [];

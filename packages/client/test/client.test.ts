@@ -304,3 +304,62 @@ describe('errors and results', () => {
     expect(await client(c).produce('t', 0, [{ value: 'a' }], { acks: 0 })).toBe(-1);
   });
 });
+
+describe('group coordinator routing', () => {
+  /** FindCoordinator v4 answers with the node `coordinatorOf()` names; `describe` answers DescribeGroups. */
+  async function groupCluster(coordinatorOf: () => number, describe: (nodeId: number) => number): Promise<Cluster> {
+    const c: Cluster = await cluster(2, {}, (nodeId, req) => {
+      if (req.apiKey === Api.FindCoordinator) {
+        const node = c.nodes.find((n) => n.nodeId === coordinatorOf())!;
+        const keys = req.body.coordinatorKeys as string[];
+        return { coordinators: keys.map((key) => ({ key, nodeId: node.nodeId, host: '127.0.0.1', port: node.broker.port, errorCode: 0, errorMessage: null })) };
+      }
+      if (req.apiKey === Api.DescribeGroups) {
+        const errorCode = describe(nodeId);
+        return { groups: [{ errorCode, groupId: 'g', groupState: 'Empty', protocolType: '', protocolData: '', members: [] }] };
+      }
+      return undefined;
+    });
+    return c;
+  }
+  const count = (c: Cluster, nodeId: number, apiKey: number): number => c.nodes.find((n) => n.nodeId === nodeId)!.broker.requests.filter((r) => r.apiKey === apiKey).length;
+
+  it('finds the coordinator again after NOT_COORDINATOR and caches it otherwise', async () => {
+    let coordinator = 1;
+    const c = await groupCluster(() => coordinator, (nodeId) => (nodeId === coordinator ? 0 : 16));
+    const k = client(c);
+    expect((await k.describeGroups(['g']))[0]!.coordinator.nodeId).toBe(1);
+    await k.describeGroups(['g']);
+    expect(count(c, 1, Api.FindCoordinator) + count(c, 2, Api.FindCoordinator)).toBe(1);
+    coordinator = 2; // The group moved: node 1 now answers NOT_COORDINATOR.
+    const [moved] = await k.describeGroups(['g']);
+    expect(moved!.coordinator.nodeId).toBe(2);
+    expect(count(c, 1, Api.DescribeGroups)).toBe(3);
+    expect(count(c, 2, Api.DescribeGroups)).toBe(1);
+  });
+
+  it('waits out COORDINATOR_LOAD_IN_PROGRESS at the same coordinator', async () => {
+    let loading = 2;
+    const c = await groupCluster(() => 1, () => (loading-- > 0 ? 14 : 0));
+    const k = client(c);
+    expect((await k.describeGroups(['g']))[0]!.state).toBe('Empty');
+    expect(count(c, 1, Api.DescribeGroups)).toBe(3);
+    expect(count(c, 1, Api.FindCoordinator) + count(c, 2, Api.FindCoordinator)).toBe(1);
+  });
+
+  it('gives up after maxAttempts, naming the error and the call', async () => {
+    const c = await groupCluster(() => 1, () => 15);
+    const k = client(c, { maxAttempts: 3 });
+    const err = await k.describeGroups(['g']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KafkaError);
+    expect((err as KafkaError).message).toMatch(/gave up after 3 attempts: DescribeGroups g/);
+    expect(count(c, 1, Api.DescribeGroups)).toBe(3);
+  });
+
+  it('does not retry other group errors', async () => {
+    const c = await groupCluster(() => 1, () => 30);
+    const k = client(c);
+    await expect(k.describeGroups(['g'])).rejects.toMatchObject({ code: 30 });
+    expect(count(c, 1, Api.DescribeGroups)).toBe(1);
+  });
+});

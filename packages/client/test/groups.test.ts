@@ -165,22 +165,41 @@ describe('GroupConsumer', () => {
     };
     const owned = (c: GroupConsumer): number[] => c.assignment().flatMap((tp) => tp.partitions);
     const total = (): number => seen.get(a)!.length + seen.get(b)!.length;
-    const settled = (): boolean => owned(a).length === 2 && owned(b).length === 2 && a.generationId === b.generationId;
-    // Each member runs its own loop: a member parked in JoinGroup must not stop the other from polling.
-    const run = async (until: () => boolean): Promise<void> => {
-      await Promise.all([a, b].map(async (c) => {
-        for (let i = 0; i < 300 && !until(); i++) await step(c);
-      }));
+
+    // a alone: the whole topic is its.
+    for (let i = 0; i < 50 && total() < before.length; i++) await step(a);
+    expect(owned(a)).toEqual([0, 1, 2, 3]);
+    const firstGeneration = a.generationId;
+
+    // b joins while records keep arriving: a rebalance hands two partitions to each. Each member runs
+    // its own loop, since a member parked in JoinGroup must not stop the other from polling.
+    const run = async (members: GroupConsumer[], until: () => boolean): Promise<void> => {
+      await Promise.all(
+        members.map(async (c) => {
+          for (let i = 0; i < 300 && !until(); i++) await step(c);
+        }),
+      );
     };
-    await run(() => settled() && total() >= before.length);
+    const settled = (): boolean => owned(a).length === 2 && owned(b).length === 2 && a.generationId === b.generationId;
+    const during: string[] = [];
+    await Promise.all([
+      run([a, b], () => settled() && total() >= before.length + during.length && during.length > 0),
+      (async () => {
+        for (let round = 0; round < 5; round++) {
+          during.push(...(await produceSpread('split-t', 4, 2, `mid${round}`)));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })(),
+    ]);
     expect(settled()).toBe(true);
+    expect(a.generationId).toBeGreaterThan(firstGeneration);
     expect([...owned(a), ...owned(b)].sort()).toEqual([0, 1, 2, 3]);
 
     // Once settled, new records go to the owner of their partition only.
     const after = await produceSpread('split-t', 4, 3, 'post');
-    await run(() => total() >= before.length + after.length);
+    await run([a, b], () => total() >= before.length + during.length + after.length);
     const all = [...seen.get(a)!, ...seen.get(b)!].map((r) => r.value);
-    expect(all.sort()).toEqual([...before, ...after].sort()); // every record, none twice
+    expect(all.sort()).toEqual([...before, ...during, ...after].sort()); // every record, none twice
     for (const c of [a, b]) {
       const post = seen.get(c)!.filter((r) => r.value.startsWith('post'));
       expect(post.length).toBe(6);
@@ -188,6 +207,6 @@ describe('GroupConsumer', () => {
     }
     await a.close();
     await b.close();
-    expect((await client.offsetFetch('split-g')).map((o) => o.offset)).toEqual([8, 8, 8, 8]);
+    expect((await client.offsetFetch('split-g')).map((o) => o.offset)).toEqual([18, 18, 18, 18]);
   }, 120_000);
 });
