@@ -110,11 +110,9 @@ export async function loadLog(fs: FileSystem, dir: string, config: SegmentConfig
       corrupt = true;
       await segment.delete();
       stats.segmentsDropped++;
-    } else if (segment.isEmpty && segments.length > 0 && corrupt) {
-      // Nothing valid left here: the previous segment's end is the log end.
-      await segment.delete();
-      stats.segmentsDropped++;
     } else {
+      // Even when nothing valid is left, the (now empty) segment stays as the active one: its base is the previous
+      // segment's end, and the previous segment keeps its closed-segment state (it was loaded without a tail scan).
       segments.push(segment);
     }
     if (corrupt) {

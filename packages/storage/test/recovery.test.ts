@@ -110,8 +110,9 @@ describe('crash recovery with MemoryFileSystem', () => {
     fs.flipBit(`${DIR}/${String(bases[1]).padStart(20, '0')}.log`, 70, 0);
     const reopened = await openLog(fs, DIR, { segmentBytes: 1024 });
     expect(reopened.logEndOffset).toBe(bases[1]);
-    expect(reopened.numberOfSegments).toBe(1);
-    expect(fs.listFiles().filter((f) => f.endsWith('.log')).length).toBe(1);
+    // The corrupt segment stays as an empty active segment; everything after it is gone.
+    expect(reopened.segmentBaseOffsets()).toEqual([bases[0], bases[1]]);
+    expect(fs.listFiles().filter((f) => f.endsWith('.log')).length).toBe(2);
     expectValid(await readAll(reopened), 0, bases[1]!);
   });
 
