@@ -21,7 +21,7 @@ function expectValid(batches: Buffer[], logStart: number, logEnd: number): void 
 describe('crash recovery with MemoryFileSystem', () => {
   it('torn tails: fsynced batches survive byte-for-byte, the log validates, appends continue (many seeds)', async () => {
     let tornTails = 0;
-    for (let seed = 1; seed <= 60; seed++) {
+    for (let seed = 1; seed <= 100; seed++) {
       const rng = seededRng(seed);
       const fs = new MemoryFileSystem({ tornWrites: true, seed });
       const config = { segmentBytes: 1024 + rng.int(4096), indexIntervalBytes: 64 + rng.int(512) };
@@ -133,7 +133,7 @@ describe('crash recovery with MemoryFileSystem', () => {
   });
 
   it('random bit flips never crash open()', async () => {
-    for (let seed = 1; seed <= 80; seed++) {
+    for (let seed = 1; seed <= 300; seed++) {
       const rng = seededRng(1000 + seed);
       const fs = new MemoryFileSystem({ tornWrites: true, seed });
       const config = { segmentBytes: 2048, indexIntervalBytes: 128 };
