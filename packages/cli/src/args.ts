@@ -47,3 +47,64 @@ export function topicName(value: unknown): string {
   }
   return name;
 }
+
+export function groupId(value: unknown): string {
+  const id = String(value ?? '');
+  if (id.length === 0) throw new UsageError('group id must not be empty');
+  if (id.length > 255) throw new UsageError(`group id is too long (${id.length} characters, at most 255)`);
+  return id;
+}
+
+/** `--topic T` (every partition) or `--topic T:0,2,5` (those partitions). */
+export interface TopicPartitionsArg {
+  topic: string;
+  partitions: number[] | null;
+}
+
+export function topicPartitions(values: unknown, option: string): TopicPartitionsArg[] {
+  const out = new Map<string, TopicPartitionsArg>();
+  for (const raw of asStrings(values)) {
+    const colon = raw.indexOf(':');
+    const topic = topicName(colon < 0 ? raw : raw.slice(0, colon));
+    let partitions: number[] | null = null;
+    if (colon >= 0) {
+      const list = raw.slice(colon + 1);
+      partitions = list.split(',').map((p) => {
+        const n = /^\d+$/.test(p.trim()) ? Number(p.trim()) : NaN;
+        if (!Number.isSafeInteger(n) || n > 2_147_483_647) throw new UsageError(`--${option} ${raw}: partitions must be a comma-separated list of integers >= 0, got "${p}"`);
+        return n;
+      });
+    }
+    const seen = out.get(topic);
+    if (seen !== undefined) {
+      // `--topic t:0 --topic t:1` adds up; a bare `--topic t` means every partition.
+      seen.partitions = seen.partitions === null || partitions === null ? null : [...new Set([...seen.partitions, ...partitions])];
+    } else {
+      out.set(topic, { topic, partitions: partitions === null ? null : [...new Set(partitions)] });
+    }
+  }
+  for (const t of out.values()) t.partitions?.sort((a, b) => a - b);
+  return [...out.values()];
+}
+
+/** Group states as the coordinator names them; `--state` matches case-insensitively. */
+export const GROUP_STATES = ['PreparingRebalance', 'CompletingRebalance', 'Stable', 'Empty', 'Dead'] as const;
+
+export function groupStates(values: unknown): string[] {
+  const out: string[] = [];
+  for (const raw of asStrings(values).flatMap((v) => v.split(','))) {
+    const s = raw.trim();
+    const state = GROUP_STATES.find((x) => x.toLowerCase() === s.toLowerCase());
+    if (state === undefined) throw new UsageError(`--state must be one of ${GROUP_STATES.join(', ')}, got "${s}"`);
+    if (!out.includes(state)) out.push(state);
+  }
+  return out;
+}
+
+/** An ISO 8601 date-time (`2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.000+02:00`; no zone means local time) in ms. */
+export function dateTime(value: unknown, option: string): number {
+  const s = String(value ?? '');
+  const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) ? Date.parse(s.length === 10 ? `${s}T00:00:00` : s) : NaN;
+  if (!Number.isFinite(ms)) throw new UsageError(`--${option} expects an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got "${s}"`);
+  return ms;
+}

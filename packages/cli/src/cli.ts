@@ -5,10 +5,15 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
-import { asStrings, compressionOption, intOption, parseKeyValues, topicName } from './args.ts';
+import { asStrings, compressionOption, dateTime, groupId, groupStates, intOption, parseKeyValues, topicName, topicPartitions } from './args.ts';
 import { CommandContext, UsageError, type CliIo } from './context.ts';
 import { clusterInfo } from './commands/cluster-info.ts';
-import { consume, type StartAt } from './commands/consume.ts';
+import { consume, consumeGroup, type StartAt } from './commands/consume.ts';
+import { groupDelete } from './commands/group-delete.ts';
+import { groupDeleteOffsets } from './commands/group-delete-offsets.ts';
+import { groupDescribe } from './commands/group-describe.ts';
+import { groupList } from './commands/group-list.ts';
+import { groupResetOffsets, type ResetSpec } from './commands/group-reset-offsets.ts';
 import { produce } from './commands/produce.ts';
 import { topicAlterConfig } from './commands/topic-alter-config.ts';
 import { topicCreate } from './commands/topic-create.ts';
@@ -154,32 +159,93 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
           .option('print-key', { type: 'boolean', default: false, describe: 'print the key before the value' })
           .option('print-offset', { type: 'boolean', default: false, describe: 'print the offset before the value' })
           .option('key-separator', { type: 'string', default: '\t', describe: 'separator after printed offsets and keys' })
-          .option('max-bytes', { type: 'number', default: 1024 * 1024, describe: 'bytes per fetch' })
+          .option('max-bytes', { type: 'number', default: 1024 * 1024, describe: 'bytes per fetch (per partition)' })
+          .option('group', { alias: 'g', type: 'string', describe: 'consume as a member of this consumer group and commit offsets' })
           .conflicts('from-beginning', ['offset', 'latest'])
-          .conflicts('offset', 'latest'),
+          .conflicts('offset', 'latest')
+          .conflicts('group', ['offset', 'partition']),
       handle((c, a) => {
         const offset = intOption(a.offset, 'offset', 0);
-        const start: StartAt =
-          a['from-beginning'] === true ? { kind: 'earliest' } : offset !== undefined ? { kind: 'offset', offset } : { kind: 'latest' };
-        return consume(c, {
+        const common = {
           topic: topicName(a.topic),
-          partition: intOption(a.partition, 'partition', 0),
-          start,
           maxMessages: intOption(a['max-messages'], 'max-messages', 1),
           timeoutMs: intOption(a['timeout-ms'], 'timeout-ms', 0),
           printKey: a['print-key'] === true,
           printOffset: a['print-offset'] === true,
           keySeparator: String(a['key-separator']),
           maxBytes: intOption(a['max-bytes'], 'max-bytes', 1, 256 * 1024 * 1024) as number,
-        });
+        };
+        if (a.group !== undefined) {
+          // With a group, the start options apply only to partitions the group has no offset for.
+          return consumeGroup(c, { ...common, group: groupId(a.group), reset: a['from-beginning'] === true ? 'earliest' : 'latest' });
+        }
+        const start: StartAt =
+          a['from-beginning'] === true ? { kind: 'earliest' } : offset !== undefined ? { kind: 'offset', offset } : { kind: 'latest' };
+        return consume(c, { ...common, partition: intOption(a.partition, 'partition', 0), start });
       }),
+    )
+    .command('group', 'list, describe and delete consumer groups; reset and delete their offsets', (y: Argv) =>
+      y
+        .command(
+          'list',
+          'list consumer groups',
+          (c: Argv) => c.option('state', { type: 'string', array: true, describe: `only groups in these states (comma-separated or repeated): ${GROUP_STATE_NAMES}` }),
+          handle((c, a) => groupList(c, { states: groupStates(a.state) })),
+        )
+        .command(
+          'describe <group>',
+          'state, members, and per partition the committed offset, log end offset and lag',
+          (c: Argv) => c.positional('group', { type: 'string', describe: 'group id' }),
+          handle((c, a) => groupDescribe(c, { group: groupId(a.group) })),
+        )
+        .command(
+          'delete <groups..>',
+          'delete groups without active members, with their committed offsets',
+          (c: Argv) => c.positional('groups', { type: 'string', array: true, describe: 'group ids' }),
+          handle((c, a) => groupDelete(c, { groups: [...new Set(asStrings(a.groups).map(groupId))] })),
+        )
+        .command(
+          'reset-offsets <group>',
+          'plan (--dry-run, the default) or commit (--execute) new offsets for an inactive group',
+          (c: Argv) =>
+            c
+              .positional('group', { type: 'string', describe: 'group id' })
+              .option('topic', { type: 'string', array: true, describe: 'T (all partitions) or T:p1,p2 (repeatable)' })
+              .option('to-earliest', { type: 'boolean', describe: 'the first offset of each partition' })
+              .option('to-latest', { type: 'boolean', describe: 'the end of each partition' })
+              .option('to-offset', { type: 'number', describe: 'this offset (moved into the log if outside it)' })
+              .option('to-datetime', { type: 'string', describe: 'the first offset at or after this ISO 8601 time' })
+              .option('shift-by', { type: 'number', describe: 'move the committed offset by N (may be negative)' })
+              .option('dry-run', { type: 'boolean', describe: 'only print the plan (default)' })
+              .option('execute', { type: 'boolean', describe: 'commit the new offsets' })
+              .conflicts('dry-run', 'execute'),
+          handle((c, a) => {
+            const topics = topicPartitions(a.topic, 'topic');
+            if (topics.length === 0) throw new UsageError('reset-offsets needs at least one --topic');
+            return groupResetOffsets(c, { group: groupId(a.group), topics, spec: resetSpec(a), execute: a.execute === true });
+          }),
+        )
+        .command(
+          'delete-offsets <group>',
+          "delete a group's committed offsets for topics (or some of their partitions)",
+          (c: Argv) =>
+            c
+              .positional('group', { type: 'string', describe: 'group id' })
+              .option('topic', { type: 'string', array: true, describe: 'T (every partition with an offset) or T:p1,p2 (repeatable)' }),
+          handle((c, a) => {
+            const topics = topicPartitions(a.topic, 'topic');
+            if (topics.length === 0) throw new UsageError('delete-offsets needs at least one --topic');
+            return groupDeleteOffsets(c, { group: groupId(a.group), topics });
+          }),
+        )
+        .demandCommand(1, 'group needs a subcommand: list, describe, delete, reset-offsets or delete-offsets'),
     )
     .command('cluster', 'cluster-wide information', (y: Argv) =>
       y
         .command('info', 'cluster id, controller and brokers', (c: Argv) => c, handle((c) => clusterInfo(c)))
         .demandCommand(1, 'cluster needs a subcommand: info'),
     )
-    .demandCommand(1, 'give a command: topic, produce, consume or cluster')
+    .demandCommand(1, 'give a command: topic, group, produce, consume or cluster')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
@@ -198,6 +264,34 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
     return report(io, err);
   } finally {
     await (ctx as CommandContext | null)?.close();
+  }
+}
+
+const GROUP_STATE_NAMES = 'Empty, Stable, PreparingRebalance, CompletingRebalance, Dead';
+
+const RESET_OPTIONS = ['to-earliest', 'to-latest', 'to-offset', 'to-datetime', 'shift-by'] as const;
+
+/** Exactly one of the reset-offsets targets. */
+function resetSpec(a: Args): ResetSpec {
+  const given = RESET_OPTIONS.filter((o) => a[o] !== undefined && a[o] !== false);
+  if (given.length !== 1) {
+    const what = given.length === 0 ? 'none was given' : `got ${given.map((o) => `--${o}`).join(' and ')}`;
+    throw new UsageError(`reset-offsets needs exactly one of ${RESET_OPTIONS.map((o) => `--${o}`).join(', ')}; ${what}`);
+  }
+  switch (given[0]) {
+    case 'to-earliest':
+      return { kind: 'earliest' };
+    case 'to-latest':
+      return { kind: 'latest' };
+    case 'to-offset':
+      return { kind: 'offset', offset: intOption(a['to-offset'], 'to-offset', 0) as number };
+    case 'to-datetime':
+      return { kind: 'datetime', timestampMs: dateTime(a['to-datetime'], 'to-datetime') };
+    default: {
+      const by = Number(a['shift-by']);
+      if (!Number.isSafeInteger(by)) throw new UsageError(`--shift-by must be an integer (negative moves back), got "${String(a['shift-by'])}"`);
+      return { kind: 'shift', by };
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 /** What every command handler gets: I/O streams, output mode, and a lazily connected client. */
-import { KafkaClient, parseBootstrap } from '@tributary/client';
+import { KafkaClient, parseBootstrap, type ClientOptions } from '@tributary/client';
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream;
@@ -30,20 +30,23 @@ export class CommandContext {
     this.requestTimeoutMs = options.requestTimeoutMs;
   }
 
-  client(): KafkaClient {
-    if (this.#client === null) {
-      try {
-        parseBootstrap(this.bootstrapServer);
-      } catch (err) {
-        throw new UsageError(`--bootstrap-server: ${(err as Error).message}`);
-      }
-      this.#client = new KafkaClient({
-        bootstrapServers: this.bootstrapServer,
-        clientId: 'trib',
-        requestTimeoutMs: this.requestTimeoutMs,
-        connectTimeoutMs: Math.min(this.requestTimeoutMs, 10_000),
-      });
+  /** Options for a client of this command (the shared one, or one a group consumer owns). */
+  clientOptions(): ClientOptions {
+    try {
+      parseBootstrap(this.bootstrapServer);
+    } catch (err) {
+      throw new UsageError(`--bootstrap-server: ${(err as Error).message}`);
     }
+    return {
+      bootstrapServers: this.bootstrapServer,
+      clientId: 'trib',
+      requestTimeoutMs: this.requestTimeoutMs,
+      connectTimeoutMs: Math.min(this.requestTimeoutMs, 10_000),
+    };
+  }
+
+  client(): KafkaClient {
+    if (this.#client === null) this.#client = new KafkaClient(this.clientOptions());
     return this.#client;
   }
 

@@ -37,6 +37,8 @@ export interface GroupConsumerOptions {
 export interface ConsumedBatch {
   topic: string;
   partition: number;
+  /** The position the fetch started at: what to commit for this partition if none of `records` is processed. */
+  fetchOffset: number;
   records: FetchedRecord[];
   highWatermark: number;
 }
@@ -92,6 +94,8 @@ export class GroupConsumer {
   #assignment: TopicPartitions[] = [];
   /** Next offset to fetch per assigned partition. */
   readonly #positions = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** What the group has committed for assigned partitions, as far as this member knows (it alone commits them). */
+  readonly #committed = new Map<string, number>();
   #rejoinNeeded = true;
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #heartbeatInFlight: Promise<void> | null = null;
@@ -173,25 +177,30 @@ export class GroupConsumer {
         throw r.error;
       }
       if (r.records.length === 0) continue;
+      const fetchOffset = position.offset;
       position.offset = (r.records[r.records.length - 1] as FetchedRecord).offset + 1;
-      batches.push({ topic: r.topic, partition: r.partition, records: r.records, highWatermark: r.highWatermark });
+      batches.push({ topic: r.topic, partition: r.partition, fetchOffset, records: r.records, highWatermark: r.highWatermark });
     }
     return batches;
   }
 
   /**
    * Commits `offsets` (each the next offset to read, i.e. last processed + 1), or the current positions
-   * of every assigned partition. Resolves false when the group rebalanced under the commit
-   * (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): nothing was committed and the next
-   * `poll()` rejoins; those records will be delivered again. Other errors are thrown.
+   * of every assigned partition. Offsets equal to what is already committed are skipped, so calling it
+   * after every poll costs a request only when something moved; a partition that started at
+   * auto.offset.reset gets that start committed, so a later member does not skip what arrives meanwhile.
+   * Resolves false when the group rebalanced under the commit (REBALANCE_IN_PROGRESS,
+   * ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): nothing was committed and the next `poll()` rejoins; those
+   * records will be delivered again. Other errors are thrown.
    */
   async commit(offsets?: OffsetToCommit[]): Promise<boolean> {
     this.#throwIfUnusable();
     if (this.#memberId === '' || this.#generationId < 0) return false;
-    const toCommit = offsets ?? [...this.#positions.values()];
+    const toCommit = (offsets ?? [...this.#positions.values()]).filter((o) => this.#committed.get(tpKey(o.topic, o.partition)) !== o.offset);
     if (toCommit.length === 0) return true;
     try {
       await this.#client.offsetCommit(this.groupId, toCommit, { generationId: this.#generationId, memberId: this.#memberId });
+      for (const o of toCommit) if (this.#positions.has(tpKey(o.topic, o.partition))) this.#committed.set(tpKey(o.topic, o.partition), o.offset);
       return true;
     } catch (err) {
       if (err instanceof KafkaError && REJOIN_CODES.has(err.code)) {
@@ -217,6 +226,7 @@ export class GroupConsumer {
       this.#generationId = -1;
       this.#assignment = [];
       this.#positions.clear();
+      this.#committed.clear();
       if (this.#ownsClient) await this.#client.close();
     }
   }
@@ -248,6 +258,7 @@ export class GroupConsumer {
       // Eager protocol: give everything up before joining; positions come back from committed offsets.
       this.#assignment = [];
       this.#positions.clear();
+      this.#committed.clear();
       if (await this.#joinAndSync()) {
         await this.#initPositions();
         this.#rejoinNeeded = false;
@@ -332,6 +343,7 @@ export class GroupConsumer {
     for (const tp of this.#assignment) {
       for (const partition of tp.partitions) {
         const c = offsets.get(tpKey(tp.topic, partition)) ?? -1;
+        if (c >= 0) this.#committed.set(tpKey(tp.topic, partition), c);
         const offset = c >= 0 ? c : await this.#resetOffset(tp.topic, partition);
         this.#positions.set(tpKey(tp.topic, partition), { topic: tp.topic, partition, offset });
       }

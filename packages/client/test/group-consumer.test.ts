@@ -176,8 +176,12 @@ describe('GroupConsumer membership', () => {
     expect(c.memberId).toBe('m-new-3');
     expect(c.positions()).toEqual([{ topic: 't', partition: 0, offset: 7 }]);
 
+    // Committing what is already committed sends nothing.
+    expect(await c.commit()).toBe(true);
+    expect(requests(Api.OffsetCommit)).toHaveLength(0);
     // A commit rejected with ILLEGAL_GENERATION reports false and makes the next poll rejoin.
-    expect(await c.commit()).toBe(false);
+    expect(await c.commit([{ topic: 't', partition: 0, offset: 8 }])).toBe(false);
+    expect(requests(Api.OffsetCommit)).toHaveLength(1);
     await c.poll({ maxWaitMs: 0 });
     expect(requests(Api.JoinGroup)).toHaveLength(4);
     expect(requests(Api.JoinGroup)[3]!.body.memberId).toBe('m-new-3');
