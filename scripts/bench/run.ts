@@ -2,7 +2,7 @@
 //   (a) sink:    1 KiB-record Produce frames over loopback into a Node TCP sink that appends them to a file
 //   (b) produce: kcat (librdkafka) -> Tributary, 1 KiB records, batched, acks=1
 //   (c) consume: kcat reads the same records back (page cache)
-// Env: BENCH_RECORDS (default 300000), BENCH_RECORD_BYTES (1024), BENCH_KEEP=1 keeps the data dir.
+// Env: BENCH_RECORDS (default 500000), BENCH_RECORD_BYTES (1024), BENCH_KEEP=1 keeps the data dir.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, openSync, closeSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { TributaryNode } from '../../e2e/support/node.ts';
 import { WireConnection, Writer, createTopic, encodeBatch, type WireRecord } from '../../e2e/support/wire.ts';
 
-const recordCount = Number(process.env.BENCH_RECORDS ?? 300_000);
+const recordCount = Number(process.env.BENCH_RECORDS ?? 500_000);
+const repeats = 3; // sink and consume are short: report the median of three runs
 const recordBytes = Number(process.env.BENCH_RECORD_BYTES ?? 1024);
 const recordsPerBatch = 1000;
 const work = mkdtempSync(join(tmpdir(), 'trib-bench-'));
@@ -81,8 +82,11 @@ async function timed(command: string, args: string[], stdinFile: string | null):
 
 async function main(): Promise<void> {
   console.log(`tributary bench: ${recordCount} records of ${recordBytes} B (${(recordCount * recordBytes / 1e6).toFixed(0)} MB), work dir ${work}`);
-  const a = await sink();
-  console.log(fmt(a));
+  const median = (results: Result[]) => [...results].sort((x, y) => mb(x) - mb(y))[Math.floor(results.length / 2)]!;
+  const sinks: Result[] = [];
+  for (let i = 0; i < repeats; i++) sinks.push(await sink());
+  const a = median(sinks);
+  console.log(fmt(a), `median of ${repeats}`);
 
   const input = join(work, 'records.txt');
   const fd = openSync(input, 'w');
@@ -103,11 +107,15 @@ async function main(): Promise<void> {
     const b: Result = { name: '(b) produce kcat acks=1', seconds: produced.seconds, bytes: recordCount * recordBytes, records: recordCount };
     console.log(fmt(b));
 
-    const consumed = await timed('kcat', ['-C', '-b', node.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\\n',
-      '-X', 'fetch.max.bytes=52428800', '-X', 'max.partition.fetch.bytes=10485760', '-X', 'fetch.wait.max.ms=100'], null);
-    if (consumed.lines !== recordCount) console.log(`WARNING: consumed ${consumed.lines} of ${recordCount} records`);
-    const c: Result = { name: '(c) consume kcat (page cache)', seconds: consumed.seconds, bytes: consumed.lines * recordBytes, records: consumed.lines };
-    console.log(fmt(c));
+    const consumes: Result[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const consumed = await timed('kcat', ['-C', '-b', node.bootstrap, '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o\\n',
+        '-X', 'fetch.max.bytes=52428800', '-X', 'max.partition.fetch.bytes=10485760', '-X', 'fetch.wait.max.ms=100'], null);
+      if (consumed.lines !== recordCount) console.log(`WARNING: consumed ${consumed.lines} of ${recordCount} records`);
+      consumes.push({ name: '(c) consume kcat (page cache)', seconds: consumed.seconds, bytes: consumed.lines * recordBytes, records: consumed.lines });
+    }
+    const c = median(consumes);
+    console.log(fmt(c), `median of ${repeats}`);
 
     console.log(`ratios: produce / sink limit = ${(mb(b) / mb(a)).toFixed(2)}, consume / produce = ${(mb(c) / mb(b)).toFixed(2)}`);
   } finally {
