@@ -92,6 +92,61 @@ describe('trib argument parsing', () => {
     expectUsageError(await trib(['consume', 't', '--offset', '-4']), /--offset must be an integer >= 0/);
   });
 
+  it('prints group subcommand help', async () => {
+    const r = await trib(['group', '--help']);
+    expect(r.code).toBe(0);
+    for (const sub of ['list', 'describe', 'delete', 'reset-offsets', 'delete-offsets']) expect(r.stdout).toContain(`trib group ${sub}`);
+  });
+
+  it('rejects a missing group subcommand', async () => {
+    expectUsageError(await trib(['group']), /group needs a subcommand/);
+  });
+
+  it('rejects an unknown group state', async () => {
+    expectUsageError(await trib(['group', 'list', '--state', 'Sleeping']), /--state must be one of .*Stable.*, got "Sleeping"/);
+  });
+
+  it('rejects an empty group id', async () => {
+    expectUsageError(await trib(['group', 'describe', '']), /group id must not be empty/);
+    expectUsageError(await trib(['consume', 't', '--group', '']), /group id must not be empty/);
+  });
+
+  it('rejects delete without a group', async () => {
+    expectUsageError(await trib(['group', 'delete']), /Not enough non-option arguments/);
+  });
+
+  it('rejects reset-offsets without exactly one target', async () => {
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't']), /needs exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by; none was given/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--to-earliest', '--to-offset', '3']), /got --to-earliest and --to-offset/);
+  });
+
+  it('rejects reset-offsets without a topic, or with a malformed one', async () => {
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--to-latest']), /reset-offsets needs at least one --topic/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't:1,x', '--to-latest']), /--topic t:1,x: partitions must be a comma-separated list of integers >= 0, got "x"/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't:', '--to-latest']), /--topic t:: partitions must be/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 'bad/topic', '--to-latest']), /invalid topic name "bad\/topic"/);
+  });
+
+  it('rejects bad reset-offsets values', async () => {
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--to-offset', '-1']), /--to-offset must be an integer >= 0/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--shift-by', 'many']), /--shift-by must be an integer \(negative moves back\), got "NaN"/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--to-datetime', 'yesterday']), /--to-datetime expects an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got "yesterday"/);
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--to-datetime', '2024-13-45T99:00:00Z']), /--to-datetime expects an ISO 8601 date-time/);
+  });
+
+  it('rejects reset-offsets with both --dry-run and --execute', async () => {
+    expectUsageError(await trib(['group', 'reset-offsets', 'g', '--topic', 't', '--to-latest', '--dry-run', '--execute']), /mutually exclusive/);
+  });
+
+  it('rejects delete-offsets without a topic', async () => {
+    expectUsageError(await trib(['group', 'delete-offsets', 'g']), /delete-offsets needs at least one --topic/);
+  });
+
+  it('rejects consume --group with a partition or an offset', async () => {
+    expectUsageError(await trib(['consume', 't', '--group', 'g', '--partition', '1']), /mutually exclusive/);
+    expectUsageError(await trib(['consume', 't', '--group', 'g', '--offset', '1']), /mutually exclusive/);
+  });
+
   it('rejects a malformed bootstrap server', async () => {
     expectUsageError(await trib(['topic', 'list', '-b', 'nohostport']), /invalid bootstrap server "nohostport"/);
   });
