@@ -59,6 +59,28 @@ describe('KafkaClient against a real node', () => {
     await expect(client.fetch('p', 0, 0, { maxWaitMs: 0 })).rejects.toMatchObject({ name: 'OFFSET_OUT_OF_RANGE' });
   });
 
+  it('fetches several partitions in one call, with errors per partition', async () => {
+    await client.createTopics([{ name: 'many', numPartitions: 3, replicationFactor: 1 }]);
+    await client.produce('many', 0, [{ value: 'a0' }, { value: 'a1' }]);
+    await client.produce('many', 2, [{ value: 'c0' }]);
+    const results = await client.fetchMany(
+      [
+        { topic: 'many', partition: 0, offset: 1 },
+        { topic: 'many', partition: 1, offset: 0 },
+        { topic: 'many', partition: 2, offset: 5 },
+        { topic: 'many', partition: 7, offset: 0 },
+      ],
+      { maxWaitMs: 0 },
+    );
+    expect(results.map((r) => [r.partition, r.error?.name ?? null, r.records.map((x) => x.value?.toString())])).toEqual([
+      [0, null, ['a1']],
+      [1, null, []],
+      [2, 'OFFSET_OUT_OF_RANGE', []],
+      [7, 'UNKNOWN_TOPIC_OR_PARTITION', []],
+    ]);
+    expect(results[0]!.highWatermark).toBe(2);
+  });
+
   it('grows a topic with createPartitions', async () => {
     await client.createTopics([{ name: 'grow', numPartitions: 1, replicationFactor: 1 }]);
     await client.createPartitions([{ name: 'grow', count: 3 }]);
