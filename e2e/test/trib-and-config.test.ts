@@ -1,6 +1,6 @@
 // The `trib` operator CLI against a node, and the three config sources the README documents:
 // server.properties (--config), --override, KAFKA_* environment.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -67,6 +67,7 @@ describe('config sources', () => {
       expect(await partitionsOfAutoCreated(overridden)).toBe(2);
     } finally {
       await overridden.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -124,4 +124,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  if (process.env.BENCH_KEEP === undefined) rmSync(work, { recursive: true, force: true });
+}
