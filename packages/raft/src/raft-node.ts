@@ -1024,9 +1024,15 @@ export class RaftNode {
     if (peers.length === 0) return;
     const to = peers[this.#rng.int(peers.length)]!;
     const correlationId = this.#nextCorrelationId++;
-    if (s.kind === 'unattached') s.discovery.start(correlationId, this.#now);
-    else if (s.kind === 'follower') s.fetch.start(correlationId, this.#now);
-    else return;
+    if (s.kind === 'unattached') {
+      s.discovery.start(correlationId, this.#now);
+    } else if (s.kind === 'follower') {
+      // A plain fetch replaces whatever was outstanding, including a snapshot transfer (restarted later).
+      s.fetch.start(correlationId, this.#now);
+      s.snapshot = null;
+    } else {
+      return;
+    }
     this.#send(this.#fetchRequest(to, epoch, correlationId));
   }
 

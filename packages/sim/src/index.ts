@@ -1,0 +1,4 @@
+export * from './simulation.ts';
+export * from './invariants.ts';
+export * from './network.ts';
+export * from './state-machine.ts';
