@@ -2,8 +2,12 @@
  * LogLoader: turns a partition directory into loaded segments at open, recovering after a crash.
  *
  * Steps (each counted and logged):
- *  1. Delete leftovers of interrupted operations: `*.deleted`, `*.cleaned`, `*.swap`, `*.tmp`, and index files whose
- *     `.log` is gone.
+ *  0. Finish or roll back an interrupted log-cleaner swap (protocol in log-cleaner.ts): `*.cleaned` files were never
+ *     committed and are deleted; each `X.log.swap` was: the segments whose base offsets lie in [X, the swap segment's
+ *     next offset) are deleted, X's index files are replaced by `X.{index,timeindex}.swap` (or dropped, to be rebuilt),
+ *     and `X.log.swap` becomes `X.log`, fsyncing the directory between steps; index `.swap` files without a log
+ *     `.swap` are deleted.
+ *  1. Delete leftovers of interrupted operations: `*.deleted`, `*.tmp`, and index files whose `.log` is gone.
  *  2. Read `partition.checkpoint` (recovery point, log start offset) and the `.clean-shutdown` marker.
  *  3. For each segment in base-offset order: load its indexes (rebuilding any missing or failing the sanity check).
  *     Without a clean shutdown, every segment holding offsets at or above the recovery point is re-validated batch by
@@ -21,7 +25,9 @@ import { assert } from '@tributary/common';
 import { joinPath, type FileSystem } from './fs/file-system.ts';
 import { CLEAN_SHUTDOWN_FILE, readCheckpoint } from './log-checkpoint.ts';
 import {
+  CLEANED_SUFFIX,
   DELETED_SUFFIX,
+  SWAP_SUFFIX,
   INDEX_SUFFIX,
   LOG_SUFFIX,
   LogSegment,
@@ -30,7 +36,7 @@ import {
   type SegmentConfig,
 } from './log-segment.ts';
 
-const LEFTOVER_SUFFIXES = [DELETED_SUFFIX, '.cleaned', '.swap', '.tmp'];
+const LEFTOVER_SUFFIXES = [DELETED_SUFFIX, CLEANED_SUFFIX, SWAP_SUFFIX, '.tmp'];
 
 export interface LoadResult {
   segments: LogSegment[];
@@ -43,12 +49,14 @@ export interface LoadResult {
     bytesTruncated: number;
     segmentsDropped: number;
     leftoversDeleted: number;
+    swapsCompleted: number;
   };
 }
 
 export async function loadLog(fs: FileSystem, dir: string, config: SegmentConfig, logger: Logger): Promise<LoadResult> {
   await fs.mkdir(dir);
-  const stats = { segmentsLoaded: 0, segmentsRecovered: 0, indexesRebuilt: 0, bytesTruncated: 0, segmentsDropped: 0, leftoversDeleted: 0 };
+  const stats = { segmentsLoaded: 0, segmentsRecovered: 0, indexesRebuilt: 0, bytesTruncated: 0, segmentsDropped: 0, leftoversDeleted: 0, swapsCompleted: 0 };
+  stats.swapsCompleted = await completeSwaps(fs, dir, config, logger);
   const names = await fs.readdir(dir);
   const bases: number[] = [];
   const logNames = new Set<string>();
@@ -148,4 +156,48 @@ async function deleteSegmentFiles(fs: FileSystem, dir: string, base: number): Pr
     const path = joinPath(dir, String(base).padStart(20, '0') + suffix);
     if (await fs.exists(path)) await fs.unlink(path);
   }
+}
+
+/**
+ * Step 0: a `X.log.swap` is a committed cleaner swap; finish it (idempotently: a crash in here is recovered the same
+ * way next time). `.cleaned` files are left for step 1 to delete. Returns the number of swaps completed.
+ */
+async function completeSwaps(fs: FileSystem, dir: string, config: SegmentConfig, logger: Logger): Promise<number> {
+  const names = await fs.readdir(dir);
+  const swapBases: number[] = [];
+  for (const name of names) {
+    if (!name.endsWith(SWAP_SUFFIX)) continue;
+    const base = parseSegmentFileName(name.slice(0, -SWAP_SUFFIX.length), LOG_SUFFIX);
+    if (base !== null) swapBases.push(base);
+  }
+  swapBases.sort((a, b) => a - b);
+  for (const base of swapBases) {
+    // The swap segment was fsynced before the commit; recover() re-validates it anyway and yields its extent.
+    const { segment } = await LogSegment.open(fs, dir, base, config, 0x7fffffff, SWAP_SUFFIX);
+    let nextOffset: number;
+    try {
+      await segment.recover();
+      nextOffset = segment.nextOffset;
+    } finally {
+      await segment.close();
+    }
+    const bases: number[] = [];
+    for (const name of await fs.readdir(dir)) {
+      const b = parseSegmentFileName(name, LOG_SUFFIX);
+      if (b !== null && b >= base && b < nextOffset) bases.push(b);
+    }
+    // The replaced segments go (X's own log is replaced by the rename below; its indexes must not outlive it).
+    for (const b of bases) if (b !== base) await deleteSegmentFiles(fs, dir, b);
+    for (const suffix of [TIME_INDEX_SUFFIX, INDEX_SUFFIX]) {
+      const final = joinPath(dir, String(base).padStart(20, '0') + suffix);
+      if (await fs.exists(final + SWAP_SUFFIX)) await fs.rename(final + SWAP_SUFFIX, final);
+      else if (await fs.exists(final)) await fs.unlink(final);
+    }
+    await fs.syncDir(dir);
+    const logPath = joinPath(dir, String(base).padStart(20, '0') + LOG_SUFFIX);
+    await fs.rename(logPath + SWAP_SUFFIX, logPath);
+    await fs.syncDir(dir);
+    logger.warn({ dir, baseOffset: base, nextOffset, replacedSegments: bases.length }, 'completed an interrupted log-cleaner swap');
+  }
+  return swapBases.length;
 }

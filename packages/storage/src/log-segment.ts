@@ -32,6 +32,10 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const DELETED_SUFFIX = '.deleted';
+/** Suffix of a log cleaner's output while it is written (not committed). */
+export const CLEANED_SUFFIX = '.cleaned';
+/** Suffix of a log cleaner's output once the swap is committed (see log-cleaner.ts). */
+export const SWAP_SUFFIX = '.swap';
 export const MAX_SEGMENT_BYTES = 0x7fffffff;
 /** Scan chunk for recovery and timestamp search. */
 const SCAN_CHUNK_BYTES = 1 << 20;
@@ -73,6 +77,9 @@ export class LogSegment {
   #fs: FileSystem;
   #log: FileHandle;
   #logPath: string;
+  /** Suffix after `.log` / `.index` / `.timeindex` ('' for a live segment; '.cleaned' / '.swap' while swapping in). */
+  #logSuffix: string;
+  #indexSuffix: string;
   #config: SegmentConfig;
   /** Bytes of valid batches; reads never go past it. */
   size: number;
@@ -84,6 +91,8 @@ export class LogSegment {
   offsetOfMaxTimestamp = -1;
   /** Start of the segment's age for segment.ms: the first batch's append time (or its timestamp after a reload). */
   rollBaseMs: number | null = null;
+  /** maxTimestamp of the first batch, -1 when empty (max.compaction.lag.ms measures dirt from it, like Kafka). */
+  firstBatchTimestamp = -1;
   #bytesSinceIndexEntry = 0;
   /** Bytes of the log file known to be fsynced. */
   #syncedSize = 0;
@@ -91,12 +100,14 @@ export class LogSegment {
   #closeWhenIdle = false;
   #closed = false;
 
-  private constructor(fs: FileSystem, dir: string, baseOffset: number, log: FileHandle, size: number, offsetIndex: OffsetIndex, timeIndex: TimeIndex, config: SegmentConfig) {
+  private constructor(fs: FileSystem, dir: string, baseOffset: number, log: FileHandle, size: number, offsetIndex: OffsetIndex, timeIndex: TimeIndex, config: SegmentConfig, suffix: string) {
     this.#fs = fs;
     this.dir = dir;
     this.baseOffset = baseOffset;
     this.#log = log;
-    this.#logPath = joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    this.#logPath = joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)) + suffix;
+    this.#logSuffix = suffix;
+    this.#indexSuffix = suffix;
     this.size = size;
     this.nextOffset = baseOffset;
     this.offsetIndex = offsetIndex;
@@ -108,13 +119,16 @@ export class LogSegment {
     return Math.max(1, Math.floor(config.segmentIndexBytes / entryBytes));
   }
 
-  /** Creates a new empty segment (truncating any stale files of that name). */
-  static async create(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig): Promise<LogSegment> {
-    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'create');
+  /**
+   * Creates a new empty segment (truncating any stale files of that name). `suffix` ('.cleaned' for the log cleaner's
+   * output) is appended to all three file names.
+   */
+  static async create(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig, suffix = ''): Promise<LogSegment> {
+    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)) + suffix, 'create');
     await log.truncate(0);
-    const offsetIndex = OffsetIndex.empty(joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX)), baseOffset, LogSegment.#maxEntries(config, OFFSET_INDEX_ENTRY_BYTES));
-    const timeIndex = TimeIndex.empty(joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)), baseOffset, LogSegment.#maxEntries(config, TIME_INDEX_ENTRY_BYTES));
-    return new LogSegment(fs, dir, baseOffset, log, 0, offsetIndex, timeIndex, config);
+    const offsetIndex = OffsetIndex.empty(joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX)) + suffix, baseOffset, LogSegment.#maxEntries(config, OFFSET_INDEX_ENTRY_BYTES));
+    const timeIndex = TimeIndex.empty(joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)) + suffix, baseOffset, LogSegment.#maxEntries(config, TIME_INDEX_ENTRY_BYTES));
+    return new LogSegment(fs, dir, baseOffset, log, 0, offsetIndex, timeIndex, config, suffix);
   }
 
   /**
@@ -122,11 +136,11 @@ export class LogSegment {
    * missing or corrupt (they are then empty and the caller must `recover()` to rebuild them).
    * `maxRelativeOffset` bounds time-index offsets (next segment base - base - 1, or int32 max for the last one).
    */
-  static async open(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig, maxRelativeOffset: number): Promise<{ segment: LogSegment; indexesOk: boolean }> {
-    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)), 'rw');
+  static async open(fs: FileSystem, dir: string, baseOffset: number, config: SegmentConfig, maxRelativeOffset: number, suffix = ''): Promise<{ segment: LogSegment; indexesOk: boolean }> {
+    const log = await fs.open(joinPath(dir, segmentFileName(baseOffset, LOG_SUFFIX)) + suffix, 'rw');
     const size = await log.size();
-    const indexPath = joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
-    const timeIndexPath = joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX));
+    const indexPath = joinPath(dir, segmentFileName(baseOffset, INDEX_SUFFIX)) + suffix;
+    const timeIndexPath = joinPath(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX)) + suffix;
     const maxOffsetEntries = LogSegment.#maxEntries(config, OFFSET_INDEX_ENTRY_BYTES);
     const maxTimeEntries = LogSegment.#maxEntries(config, TIME_INDEX_ENTRY_BYTES);
     let offsetIndex = await OffsetIndex.load(fs, indexPath, baseOffset, maxOffsetEntries, size);
@@ -136,7 +150,7 @@ export class LogSegment {
       offsetIndex = OffsetIndex.empty(indexPath, baseOffset, maxOffsetEntries);
       timeIndex = TimeIndex.empty(timeIndexPath, baseOffset, maxTimeEntries);
     }
-    const segment = new LogSegment(fs, dir, baseOffset, log, size, offsetIndex!, timeIndex!, config);
+    const segment = new LogSegment(fs, dir, baseOffset, log, size, offsetIndex!, timeIndex!, config, suffix);
     segment.#syncedSize = size;
     return { segment, indexesOk };
   }
@@ -186,9 +200,64 @@ export class LogSegment {
     }
     assert(pos === batches.length, 'append: trailing bytes');
     if (this.rollBaseMs === null) this.rollBaseMs = nowMs;
+    if (position === 0) this.firstBatchTimestamp = readInt64(batches, OFF_MAX_TIMESTAMP);
     this.size = position + batches.length;
     this.nextOffset = lastOffset + 1;
     return { position, lastOffset };
+  }
+
+  /**
+   * Appends batches written by the log cleaner: offsets keep their values, so they only have to increase (gaps are
+   * legal in a compacted log). Used on a segment that is not yet part of the log (`.cleaned`).
+   */
+  async appendCleaned(batches: Buffer): Promise<void> {
+    assert(!this.#closed, 'appendCleaned to a closed segment');
+    const position = this.size;
+    assert(position + batches.length <= MAX_SEGMENT_BYTES, 'cleaned segment would exceed 2 GiB');
+    let pos = 0;
+    let lastOffset = this.size === 0 ? this.baseOffset - 1 : this.nextOffset - 1;
+    const indexed: [number, number, number, number, number][] = [];
+    // Bounded: each step advances by a batch size >= 61 bytes.
+    while (pos < batches.length) {
+      const size = batchSizeAt(batches, pos);
+      assert(size > 0 && pos + size <= batches.length, 'appendCleaned: bad batch length');
+      const baseOffset = readInt64(batches, pos);
+      assert(baseOffset > lastOffset, () => `appendCleaned: offset ${baseOffset} after ${lastOffset}`);
+      const batchLast = baseOffset + batches.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+      assert(batchLast >= baseOffset && batchLast - this.baseOffset <= 0x7fffffff, 'appendCleaned: offset outside the segment');
+      indexed.push([baseOffset, batchLast, readInt64(batches, pos + OFF_MAX_TIMESTAMP), position + pos, size]);
+      lastOffset = batchLast;
+      pos += size;
+    }
+    await this.#log.write(batches, position);
+    for (const [baseOffset, batchLast, maxTimestamp, at, size] of indexed) this.#indexBatch(baseOffset, batchLast, maxTimestamp, at, size);
+    if (position === 0 && indexed.length > 0) {
+      this.firstBatchTimestamp = indexed[0]![2];
+      this.rollBaseMs = this.firstBatchTimestamp;
+    }
+    this.size = position + batches.length;
+    this.nextOffset = lastOffset + 1;
+  }
+
+  /**
+   * Renames the index files (`which` = 'indexes') or the log file ('log') from their current suffix to `suffix`
+   * (the cleaner's swap: '.cleaned' → '.swap' → ''). The open handle keeps working across the rename. The caller
+   * fsyncs the directory.
+   */
+  async renameFiles(which: 'indexes' | 'log', suffix: string): Promise<void> {
+    if (which === 'log') {
+      const to = this.#logPath.slice(0, this.#logPath.length - this.#logSuffix.length) + suffix;
+      await this.#fs.rename(this.#logPath, to);
+      this.#logPath = to;
+      this.#logSuffix = suffix;
+      return;
+    }
+    for (const index of [this.timeIndex, this.offsetIndex]) {
+      const to = index.path.slice(0, index.path.length - this.#indexSuffix.length) + suffix;
+      await this.#fs.rename(index.path, to);
+      index.path = to;
+    }
+    this.#indexSuffix = suffix;
   }
 
   #indexBatch(baseOffset: number, lastOffset: number, maxTimestamp: number, position: number, size: number): void {
@@ -292,6 +361,7 @@ export class LogSegment {
     this.offsetOfMaxTimestamp = -1;
     this.#bytesSinceIndexEntry = 0;
     this.rollBaseMs = null;
+    this.firstBatchTimestamp = -1;
     let expected = this.baseOffset;
     let acceptedEnd = 0;
     let accepted = 0;
@@ -301,7 +371,10 @@ export class LogSegment {
         offsetStop = true;
         return false;
       }
-      if (this.rollBaseMs === null) this.rollBaseMs = header.maxTimestamp;
+      if (this.rollBaseMs === null) {
+        this.rollBaseMs = header.maxTimestamp;
+        this.firstBatchTimestamp = header.maxTimestamp;
+      }
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       this.#indexBatch(header.baseOffset, lastOffset, header.maxTimestamp, position, header.sizeInBytes);
       expected = lastOffset + 1;
@@ -314,7 +387,10 @@ export class LogSegment {
     const validEnd = acceptedEnd;
     this.size = validEnd;
     this.nextOffset = batches === 0 ? this.baseOffset : expected;
-    if (this.size === 0) this.rollBaseMs = null;
+    if (this.size === 0) {
+      this.rollBaseMs = null;
+      this.firstBatchTimestamp = -1;
+    }
     const truncatedBytes = fileSize - validEnd;
     if (truncatedBytes > 0) {
       await this.#log.truncate(validEnd);
@@ -347,6 +423,7 @@ export class LogSegment {
     if (firstCheck.magic !== BATCH_MAGIC || !(firstCheck.baseOffset >= this.baseOffset)) return false;
     if (!Number.isSafeInteger(firstCheck.maxTimestamp)) return false;
     this.rollBaseMs = firstCheck.maxTimestamp;
+    this.firstBatchTimestamp = firstCheck.maxTimestamp;
     if (nextSegmentBase !== null) {
       // Closed segment: its extent is known from the next one; its max timestamp from the final time index entry.
       this.nextOffset = nextSegmentBase;
@@ -404,7 +481,8 @@ export class LogSegment {
     await this.#log.sync();
     this.size = at.position;
     this.#syncedSize = Math.min(this.#syncedSize, this.size);
-    this.nextOffset = at.position === 0 ? this.baseOffset : at.header.baseOffset;
+    // A compacted segment may have a gap before the cut batch: the end is then `offset` itself, never past it.
+    this.nextOffset = at.position === 0 ? this.baseOffset : Math.min(at.header.baseOffset, offset);
     this.offsetIndex.truncateTo(at.header.baseOffset);
     this.timeIndex.truncateTo(at.header.baseOffset);
     // Recompute the max timestamp from what is left: the time index's last entry is a lower bound; rescan from the
@@ -421,7 +499,10 @@ export class LogSegment {
       }
       this.#bytesSinceIndexEntry += header.sizeInBytes;
     });
-    if (this.size === 0) this.rollBaseMs = null;
+    if (this.size === 0) {
+      this.rollBaseMs = null;
+      this.firstBatchTimestamp = -1;
+    }
     return removed;
   }
 

@@ -32,6 +32,7 @@ import {
 } from './batch-format.ts';
 import { joinPath, writeFileAtomic, type FileSystem } from './fs/file-system.ts';
 import { CLEAN_SHUTDOWN_FILE, writeCheckpoint } from './log-checkpoint.ts';
+import { LogCleaner, type CleanerHost, type CleaningStats, type CompactionConfig, type CompactionResult } from './log-cleaner.ts';
 import { loadLog } from './log-loader.ts';
 import { LogSegment, MAX_SEGMENT_BYTES, type SegmentConfig } from './log-segment.ts';
 
@@ -98,6 +99,13 @@ export interface ReadResult {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Reads retry on the new segment array when the log cleaner replaced a segment under them, at most this often. */
+const MAX_READ_RETRIES = 16;
+
+/** A read found a segment of its snapshot already deleted (replaced by the cleaner, or removed by retention). */
+class SegmentGoneError extends Error {
+  override name = 'SegmentGoneError';
+}
 
 export class PartitionLog {
   readonly dir: string;
@@ -118,7 +126,11 @@ export class PartitionLog {
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;
   #closed = false;
+  #closing = false;
   #failed: Error | null = null;
+  /** Counts truncations, so a cleaning pass can tell that the log changed under it. */
+  #truncations = 0;
+  #cleaner!: LogCleaner;
 
   private constructor(fs: FileSystem, dir: string, config: LogConfig, segmentConfig: SegmentConfig, clock: Clock, logger: Logger, segments: LogSegment[], logStartOffset: number) {
     this.#fs = fs;
@@ -144,6 +156,7 @@ export class PartitionLog {
     };
     const loaded = await loadLog(opts.fs, opts.dir, segmentConfig, logger);
     const log = new PartitionLog(opts.fs, opts.dir, opts.config, segmentConfig, opts.clock, logger, loaded.segments, loaded.logStartOffset);
+    log.#cleaner = await LogCleaner.load(log.#cleanerHost());
     // Everything below the log end is now durable (trusted or re-validated + fsynced): persist that, then remove the
     // clean-shutdown marker durably before any write can happen.
     await log.#writeCheckpoint();
@@ -309,7 +322,19 @@ export class PartitionLog {
    * into a single buffer; the result is a view of it.
    */
   async read(offset: number, opts: { maxBytes: number; maxOffset?: number; minOneMessage: boolean }): Promise<ReadResult> {
-    const segments = this.#segments;
+    // Bounded: a retry happens only when the segment array changed under the read (cleaner swap, retention).
+    for (let attempt = 0; ; attempt++) {
+      const segments = this.#segments;
+      try {
+        return await this.#read(segments, offset, opts);
+      } catch (err) {
+        if (!(err instanceof SegmentGoneError)) throw err;
+        if (attempt >= MAX_READ_RETRIES || this.#segments === segments) throw new OffsetOutOfRangeError(err.message);
+      }
+    }
+  }
+
+  async #read(segments: readonly LogSegment[], offset: number, opts: { maxBytes: number; maxOffset?: number; minOneMessage: boolean }): Promise<ReadResult> {
     const logEnd = segments.at(-1)!.nextOffset;
     if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > logEnd) {
       throw new OffsetOutOfRangeError(`offset ${offset} outside [${this.#logStartOffset}, ${logEnd}] of ${this.dir}`);
@@ -353,7 +378,7 @@ export class PartitionLog {
         if (segmentSize - startPosition <= 0) continue;
         break;
       }
-      if (!segment.acquire()) throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} of ${this.dir} was deleted during the read`);
+      if (!segment.acquire()) throw new SegmentGoneError(`segment ${segment.baseOffset} of ${this.dir} was deleted during the read`);
       let n: number;
       try {
         n = await segment.read(out, writeAt, length, startPosition);
@@ -375,6 +400,11 @@ export class PartitionLog {
         if (size < 0 || out.readInt8(p + OFF_MAGIC) !== BATCH_MAGIC || !Number.isSafeInteger(baseOffset) || baseOffset < 0 || lastOffsetDelta < 0) {
           throw new Error(`corrupt batch in ${segment.logPath} at position ${startPosition + (p - writeAt)}`);
         }
+        // The index promised a batch starting at or before `offset` at the position it gave (a compacted log may have
+        // a gap after that batch, so only the batch at that position is checked).
+        if (j === i && startPosition > 0 && p === writeAt && baseOffset > offset) {
+          throw new Error(`corrupt offset index in ${segment.offsetIndex.path}: position ${startPosition} is past offset ${offset}`);
+        }
         const batchLast = baseOffset + lastOffsetDelta;
         if (batchLast < offset) {
           p += size;
@@ -392,10 +422,6 @@ export class PartitionLog {
           break;
         }
         if (isFirst) {
-          // The index promised a position at or before the batch holding `offset`; anything else is a corrupt index.
-          if (baseOffset > offset && j === i && startPosition > 0) {
-            throw new Error(`corrupt offset index in ${segment.offsetIndex.path}: position ${startPosition} is past offset ${offset}`);
-          }
           keptStart = p;
           firstOffset = baseOffset;
         }
@@ -415,7 +441,7 @@ export class PartitionLog {
   /** minOneMessage with a first batch larger than the budget: read exactly that batch. */
   async #readOneBatch(segment: LogSegment, position: number, size: number, baseOffset: number, lastOffset: number): Promise<ReadResult> {
     const buf = Buffer.allocUnsafe(size);
-    if (!segment.acquire()) throw new OffsetOutOfRangeError(`segment ${segment.baseOffset} was deleted during the read`);
+    if (!segment.acquire()) throw new SegmentGoneError(`segment ${segment.baseOffset} was deleted during the read`);
     let n: number;
     try {
       n = await segment.read(buf, 0, size, position);
@@ -428,13 +454,28 @@ export class PartitionLog {
 
   /** First record with timestamp >= `timestampMs` (ListOffsets semantics), or null if every record is older. */
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    const segments = this.#segments;
+    // Bounded: a retry happens only when the segment array changed under the lookup (cleaner swap, retention).
+    for (let attempt = 0; ; attempt++) {
+      const segments = this.#segments;
+      try {
+        return await this.#offsetForTimestamp(segments, timestampMs);
+      } catch (err) {
+        if (!(err instanceof SegmentGoneError) || attempt >= MAX_READ_RETRIES || this.#segments === segments) throw err;
+      }
+    }
+  }
+
+  async #offsetForTimestamp(segments: readonly LogSegment[], timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
     for (const segment of segments) {
       if (segment.isEmpty || segment.maxTimestamp < timestampMs) continue;
       if (segment.nextOffset <= this.#logStartOffset) continue;
       const fromOffset = Math.max(segment.timeIndex.lookup(timestampMs), this.#logStartOffset);
       const startPosition = segment.offsetIndex.lookup(fromOffset).position;
-      if (!segment.acquire()) continue;
+      if (!segment.acquire()) {
+        // Removed by retention (then skipping it is right) or replaced by the cleaner (then look again).
+        if (this.#segments !== segments) throw new SegmentGoneError(`segment ${segment.baseOffset} was replaced`);
+        continue;
+      }
       let found: { offset: number; timestamp: number } | null = null;
       try {
         await segment.scan(startPosition, segment.size, false, (header, _position, chunk, chunkPos) => {
@@ -479,6 +520,8 @@ export class PartitionLog {
       if (found !== null) {
         return { offset: header.baseOffset + found.offsetDelta, timestamp: found.timestamp };
       }
+      // No such record here (an empty batch the cleaner kept, or every match below the log start): keep looking.
+      return null;
     }
     return { offset: atLeast(header.baseOffset), timestamp: header.maxTimestamp };
   }
@@ -565,6 +608,7 @@ export class PartitionLog {
       this.#checkWritable();
       assert(Number.isSafeInteger(offset) && offset >= 0, `truncateTo: bad offset ${offset}`);
       if (offset >= this.logEndOffset) return;
+      this.#truncations++;
       const segments = this.#segments;
       if (offset < this.#logStartOffset || offset <= segments[0]!.baseOffset) {
         // Nothing survives: start over, empty, at `offset`.
@@ -591,8 +635,64 @@ export class PartitionLog {
       this.#unflushedMessages = 0;
       await this.#active.flush();
       await this.#writeCheckpoint();
+      await this.#cleaner.onTruncated(this.logEndOffset);
       this.#logger.info({ offset, logEndOffset: this.logEndOffset }, 'truncated');
     });
+  }
+
+  /**
+   * One log-compaction pass (see log-cleaner.ts) if the log is dirty enough (or max.compaction.lag.ms / a delete
+   * horizon forces one). Reading and writing the cleaned segments happen outside the writer queue; each group's swap
+   * and the checkpoint write are writer-queue tasks, so appends, reads and other mutations go on meanwhile. One pass at
+   * a time per log (a second call answers `skipped: 'in-progress'`). `cleanup.policy=compact,delete` also calls
+   * `enforceRetention`.
+   */
+  compact(nowMs: number, config: CompactionConfig): Promise<CompactionResult> {
+    if (this.#closing || this.#closed) return Promise.reject(new Error(`log ${this.dir} is closed`));
+    this.#checkWritable();
+    return this.#cleaner.compact(nowMs, config);
+  }
+
+  /** The dirty ratio a pass would see now (the broker cleans the dirtiest log first). */
+  cleanableDirtyRatio(nowMs: number = this.#clock.nowMs(), config: Partial<Pick<CompactionConfig, 'minCompactionLagMs' | 'uncleanableOffset'>> = {}): number {
+    return this.cleaningStats(nowMs, { minCompactionLagMs: 0, maxCompactionLagMs: Number.MAX_SAFE_INTEGER, ...config }).dirtyRatio;
+  }
+
+  /** Dirty/clean bytes, ratio, max-compaction-lag delay and whether a delete horizon is due. */
+  cleaningStats(nowMs: number, config: Pick<CompactionConfig, 'minCompactionLagMs' | 'maxCompactionLagMs' | 'uncleanableOffset'>): CleaningStats {
+    return this.#cleaner.stats(nowMs, config);
+  }
+
+  /** Offset below which every key appears once (the log cleaner's checkpoint). */
+  get cleanerCheckpoint(): number {
+    return this.#cleaner.checkpoint.cleanedOffset;
+  }
+
+  #cleanerHost(): CleanerHost {
+    return {
+      dir: this.dir,
+      fs: this.#fs,
+      segmentConfig: this.#segmentConfig,
+      logger: this.#logger,
+      segments: () => this.#segments,
+      logStartOffset: () => this.#logStartOffset,
+      segmentBytes: () => this.#config.segmentBytes,
+      truncations: () => this.#truncations,
+      exclusive: (fn) =>
+        this.#enqueue(async () => {
+          this.#checkWritable();
+          return fn();
+        }),
+      replaceSegments: (index, count, segment) => {
+        const segments = this.#segments;
+        assert(index >= 0 && index + count < segments.length, 'replaceSegments: range must be closed segments');
+        this.#segments = [...segments.slice(0, index), segment, ...segments.slice(index + count)];
+      },
+      fail: (err) => {
+        this.#failed = err instanceof Error ? err : new Error(String(err));
+        this.#logger.error({ err: String(err) }, 'log cleaner swap failed; log refuses writes until reopened');
+      },
+    };
   }
 
   updateConfig(config: LogConfig): void {
@@ -649,7 +749,9 @@ export class PartitionLog {
   }
 
   /** Flushes everything, writes the clean-shutdown marker and closes the files. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#cleaner.abort();
     return this.#enqueue(async () => {
       if (this.#failed === null) {
         this.#active.onRolled();
@@ -663,7 +765,9 @@ export class PartitionLog {
   }
 
   /** Closes the files and removes the whole directory. */
-  delete(): Promise<void> {
+  async delete(): Promise<void> {
+    this.#closing = true;
+    await this.#cleaner.abort();
     return this.#enqueue(async () => {
       for (const segment of this.#segments) await segment.close();
       this.#closed = true;

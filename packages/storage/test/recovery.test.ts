@@ -119,7 +119,9 @@ describe('crash recovery with MemoryFileSystem', () => {
   it('removes leftover .deleted/.cleaned/.swap files and orphan indexes', async () => {
     const fs = new MemoryFileSystem();
     await fs.mkdir(DIR);
-    for (const name of ['00000000000000000000.log.deleted', '00000000000000000005.log.cleaned', '00000000000000000007.log.swap', '00000000000000000099.index']) {
+    // An index .swap without its log .swap is an uncommitted cleaner swap (a log .swap is a committed one: see
+    // log-cleaner.test.ts).
+    for (const name of ['00000000000000000000.log.deleted', '00000000000000000005.log.cleaned', '00000000000000000007.index.swap', '00000000000000000099.index']) {
       const h = await fs.open(`${DIR}/${name}`, 'create');
       await h.write(Buffer.from('junk'), 0);
       await h.close();

@@ -45,10 +45,11 @@ async function checkMatches(log: PartitionLog, model: ModelBatch[], logStart: nu
   // offsetForTimestamp against brute force.
   const target = 1000 + rng.int(4000);
   let expected: { offset: number; timestamp: number } | null = null;
+  // Like Kafka's searchForTimestamp: the first record at or after the log start with timestamp >= target.
   for (const b of visible) {
-    if (Math.max(...b.timestamps) < target) continue;
     const j = b.timestamps.findIndex((t, i) => t >= target && b.base + i >= logStart);
-    expected = j >= 0 ? { offset: b.base + j, timestamp: b.timestamps[j]! } : { offset: Math.max(b.base, logStart), timestamp: Math.max(...b.timestamps) };
+    if (j < 0) continue;
+    expected = { offset: b.base + j, timestamp: b.timestamps[j]! };
     break;
   }
   expect(await log.offsetForTimestamp(target)).toEqual(expected);
