@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@tributary/common';
 import { startNode, type RunningNode } from '@tributary/server';
-import { KafkaClient, type ClientOptions } from '../src/client.ts';
-import { GroupConsumer, type ConsumedBatch } from '../src/group-consumer.ts';
+import { KafkaClient, type ClientOptions } from '@tributary/client';
+import { GroupConsumer, type ConsumedBatch } from '@tributary/client';
 
 let node: RunningNode;
 let dir: string;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@tributary/common';
 import { startNode, type RunningNode } from '@tributary/server';
-import { KafkaClient, OffsetSpec, ResourceType } from '../src/client.ts';
-import { KafkaError } from '../src/errors.ts';
+import { KafkaClient, OffsetSpec, ResourceType } from '@tributary/client';
+import { KafkaError } from '@tributary/client';
 
 let node: RunningNode;
 let dir: string;
