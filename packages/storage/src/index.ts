@@ -6,6 +6,15 @@ export { OffsetIndex } from './offset-index.ts';
 export { TimeIndex } from './time-index.ts';
 export { LogSegment, segmentFileName, parseSegmentFileName } from './log-segment.ts';
 export { readCheckpoint, CHECKPOINT_FILE, CLEAN_SHUTDOWN_FILE } from './log-checkpoint.ts';
+export { readCleanerCheckpoint, CLEANER_CHECKPOINT_FILE, type CleanerCheckpoint } from './cleaner-checkpoint.ts';
+export {
+  CLEANER_STEPS,
+  DEFAULT_OFFSET_MAP_BYTES,
+  type CleanerStep,
+  type CleaningStats,
+  type CompactionConfig,
+  type CompactionResult,
+} from './log-cleaner.ts';
 export {
   PartitionLog,
   OffsetOutOfRangeError,

@@ -475,7 +475,12 @@ export class LogSegment {
   /** Drops every batch containing offsets >= `offset` (cut at the batch holding it). Returns bytes removed. */
   async truncateTo(offset: number): Promise<number> {
     const at = await this.positionOf(offset);
-    if (at === null) return 0;
+    if (at === null) {
+      // Nothing at or after `offset`; a closed segment loaded from disk may still claim offsets up to the next
+      // segment's base (a compacted gap): the end must not stay past `offset`.
+      this.nextOffset = Math.min(this.nextOffset, Math.max(offset, this.baseOffset));
+      return 0;
+    }
     const removed = this.size - at.position;
     await this.#log.truncate(at.position);
     await this.#log.sync();
