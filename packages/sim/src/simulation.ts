@@ -11,7 +11,8 @@
  *
  * After every event the InvariantChecker runs (see invariants.ts). At the end comes the liveness phase:
  * heal the network, restart every node, stop dropping and duplicating, and require that within
- * `livenessTicks` a leader is elected and a fresh proposal is applied by every node.
+ * `livenessTicks` a leader is elected and a fresh proposal commits, and then that every node applies it
+ * within a catch-up budget proportional to how far behind it is.
  */
 import { assert, seededRng, type Rng } from '@tributary/common';
 import { describeMessage, describeRole, RaftNode, type Entry, type Message, type QuorumStateData, type Ready, type Snapshot } from '@tributary/raft';
@@ -46,6 +47,12 @@ export interface SimulationStats {
   elections: number;
   maxEpoch: number;
   livenessTicks: number;
+  /** Readies that truncated the log (diverging epochs). */
+  truncations: number;
+  checkQuorumResignations: number;
+  preVotesLost: number;
+  /** Elections started by an EndQuorumEpoch's first preferred successor. */
+  handovers: number;
 }
 
 export interface SimulationResult {
@@ -76,9 +83,6 @@ interface SimNode {
   stallProbability: number;
 }
 
-const ELECTION_TIMEOUT_TICKS = 20;
-const FETCH_TIMEOUT_TICKS = 16;
-const FETCH_INTERVAL_TICKS = 2;
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const sim = new Simulation(options);
@@ -100,6 +104,13 @@ class Simulation {
   readonly #maxDiskLatencyTicks: number;
   readonly #partialWriteProbability: number;
   readonly #livenessTicks: number;
+  readonly #roundTripTicks: number;
+  /** Probability a new leader is crashed within a few round trips (provokes Raft's figure-8 interleavings). */
+  readonly #leaderKillProbability: number;
+  readonly #scheduledCrashes = new Map<number, number>();
+  #inLiveness = false;
+  readonly #limits: { maxFetchEntries: number; maxSnapshotChunkBytes: number; maxUncommittedEntries: number; maxObservers: number; maxCommittedPerReady: number };
+  readonly #timing: { electionTimeoutTicks: number; fetchTimeoutTicks: number; fetchIntervalTicks: number; requestTimeoutTicks: number };
   #now = 0;
   #clientSeq = 0;
   readonly #stats: SimulationStats = {
@@ -116,6 +127,10 @@ class Simulation {
     elections: 0,
     maxEpoch: 0,
     livenessTicks: 0,
+    truncations: 0,
+    checkQuorumResignations: 0,
+    preVotesLost: 0,
+    handovers: 0,
   };
   readonly #config: string;
 
@@ -126,7 +141,9 @@ class Simulation {
     this.#steps = options.steps;
     this.#rng = seededRng(options.seed);
     const rng = this.#rng;
-    const voters = options.voters ?? 1 + rng.int(5);
+    // Swarm the shapes, favouring 3 voters: the smallest quorum with room for Raft's figure-8 interleavings.
+    const voterChoices = [1, 2, 3, 3, 3, 4, 5, 5];
+    const voters = options.voters ?? voterChoices[rng.int(voterChoices.length)]!;
     const observers = options.observers ?? rng.int(4);
     assert(voters >= 1 && voters <= 5 && observers >= 0 && observers <= 3, 'voters 1-5, observers 0-3');
     this.#traceLines = options.traceLines ?? 200;
@@ -151,7 +168,19 @@ class Simulation {
       snapshot: rng.next() < 0.2 ? 0 : 0.6,
       propose: 4 + rng.int(10),
     };
-    this.#livenessTicks = 20 * ELECTION_TIMEOUT_TICKS;
+    // Timing, also from the seed, but always workable: the fetch timeout spans several round trips (a
+    // timeout shorter than the network's round trip makes progress impossible, which is not a bug).
+    const roundTripTicks = 2 * maxDelayTicks + 2 * (this.#maxDiskLatencyTicks + 1);
+    const fetchIntervalTicks = 1 + rng.int(3);
+    const fetchTimeoutTicks = 2 * roundTripTicks + fetchIntervalTicks + rng.int(2 * roundTripTicks);
+    const electionTimeoutTicks = Math.max(roundTripTicks * 2, Math.round(fetchTimeoutTicks * (0.5 + rng.next())));
+    this.#timing = { electionTimeoutTicks, fetchTimeoutTicks, fetchIntervalTicks, requestTimeoutTicks: roundTripTicks + 1 + rng.int(roundTripTicks) };
+    this.#livenessTicks = 20 * Math.max(electionTimeoutTicks, fetchTimeoutTicks);
+    this.#roundTripTicks = roundTripTicks;
+    this.#leaderKillProbability = rng.next() < 0.5 ? 0 : 0.2 + 0.6 * rng.next();
+    // Small bounds so they bind: one-entry fetches widen the windows where old-epoch entries sit on a
+    // majority before the new leader's own record does; tiny chunks make snapshot transfers multi-step.
+    this.#limits = { maxFetchEntries: 1 + rng.int(8), maxSnapshotChunkBytes: 256 + rng.int(512), maxUncommittedEntries: 16 + rng.int(64), maxObservers: 2, maxCommittedPerReady: 16 };
 
     this.#voterIds = Array.from({ length: voters }, (_, i) => i + 1);
     const ids = [...this.#voterIds, ...Array.from({ length: observers }, (_, i) => 101 + i)];
@@ -168,9 +197,12 @@ class Simulation {
       });
     }
     const f = this.#net.faults;
+    const t = this.#timing;
     this.#config =
       `seed=${options.seed} steps=${options.steps} voters=${voters} observers=${observers} intensity=${intensity.toFixed(2)} ` +
-      `drop=${f.dropProbability.toFixed(3)} dup=${f.duplicateProbability.toFixed(3)} delay<=${f.maxDelayTicks} disk<=${this.#maxDiskLatencyTicks}`;
+      `drop=${f.dropProbability.toFixed(3)} dup=${f.duplicateProbability.toFixed(3)} delay<=${f.maxDelayTicks} disk<=${this.#maxDiskLatencyTicks} ` +
+      `election=${t.electionTimeoutTicks} fetchTimeout=${t.fetchTimeoutTicks} fetchInterval=${t.fetchIntervalTicks} requestTimeout=${t.requestTimeoutTicks} ` +
+      `maxFetchEntries=${this.#limits.maxFetchEntries} leaderKill=${this.#leaderKillProbability.toFixed(2)}`;
   }
 
   run(): SimulationResult {
@@ -242,6 +274,12 @@ class Simulation {
 
   #tick(): void {
     this.#now++;
+    for (const [id, tick] of this.#scheduledCrashes) {
+      if (tick > this.#now) continue;
+      this.#scheduledCrashes.delete(id);
+      const n = this.#nodes.find((x) => x.id === id)!;
+      if (n.raft && !this.#inLiveness) this.#crash(n, 'leader killer');
+    }
     for (const n of this.#nodes) {
       if (!n.raft) continue;
       if (n.stallProbability > 0 && this.#rng.next() < n.stallProbability) continue;
@@ -280,7 +318,7 @@ class Simulation {
     }
   }
 
-  #crash(n: SimNode): void {
+  #crash(n: SimNode, why = ''): void {
     const inFlight = n.inFlight;
     let partial = '';
     if (inFlight && this.#rng.next() < this.#partialWriteProbability) {
@@ -294,7 +332,7 @@ class Simulation {
     n.inFlight = null;
     this.#net.dropNode(n.id);
     this.#stats.crashes++;
-    this.#log(`n${n.id} CRASH${partial}`);
+    this.#log(`n${n.id} CRASH${why ? ` (${why})` : ''}${partial}`);
   }
 
   #restart(n: SimNode): void {
@@ -360,12 +398,9 @@ class Simulation {
       nodeId: n.id,
       voters: this.#voterIds,
       isObserver: !n.isVoter,
-      electionTimeoutTicks: ELECTION_TIMEOUT_TICKS,
-      fetchTimeoutTicks: FETCH_TIMEOUT_TICKS,
-      fetchIntervalTicks: FETCH_INTERVAL_TICKS,
-      requestTimeoutTicks: 2 * this.#net.faults.maxDelayTicks + this.#maxDiskLatencyTicks + 3,
+      ...this.#timing,
       rng: seededRng((this.#seed * 31 + n.id * 1009 + n.incarnation * 7919) >>> 0),
-      limits: { maxFetchEntries: 8, maxSnapshotChunkBytes: 512, maxUncommittedEntries: 64, maxObservers: 2, maxCommittedPerReady: 16 },
+      limits: this.#limits,
       restored: { quorumState: s.quorumState, snapshot: s.snapshot, entries: [...s.entries] },
     });
     n.sm = new HashChainStateMachine();
@@ -393,9 +428,16 @@ class Simulation {
         if (c.to.kind === 'leader') {
           this.#stats.elections++;
           this.#checker.onLeader(c.to.epoch);
+          if (!this.#inLiveness && this.#rng.next() < this.#leaderKillProbability) {
+            this.#scheduledCrashes.set(n.id, this.#now + this.#rng.int(2 * this.#roundTripTicks + 1));
+          }
         }
         this.#stats.maxEpoch = Math.max(this.#stats.maxEpoch, c.to.epoch);
+        if (c.reason.startsWith('check-quorum')) this.#stats.checkQuorumResignations++;
+        if (c.reason === 'pre-vote lost') this.#stats.preVotesLost++;
+        if (c.reason.includes('first preferred successor')) this.#stats.handovers++;
       }
+      if (ready.truncateTo !== null) this.#stats.truncations++;
       n.inFlight = { ready, dueTick: this.#now + this.#rng.int(this.#maxDiskLatencyTicks + 1) };
     }
     assert(false, `n${n.id}: Ready loop did not settle`);
@@ -457,30 +499,29 @@ class Simulation {
 
   #liveness(): void {
     this.#log('LIVENESS: heal, restart all, no drops or duplicates');
+    this.#inLiveness = true;
     this.#net.heal();
     this.#net.faults = { ...this.#net.faults, dropProbability: 0, duplicateProbability: 0 };
     for (const n of this.#nodes) if (!n.raft) this.#restart(n);
     this.#checkAll();
     const start = this.#now;
+    const describeAll = (): string => this.#nodes.map((n) => `n${n.id}=${describeRole(n.raft!.role)} hw=${n.raft!.highWatermark} applied=${n.sm.appliedTo}`).join(', ');
+
+    // Phase 1: within livenessTicks a leader is elected and a fresh proposal commits (its HW passes it).
     const marker = new TextEncoder().encode(`liveness-${this.#seed}`);
     let proposed: { offset: number; epoch: number } | null = null;
-    for (let guard = 0; guard < 1_000_000; guard++) {
+    let committed = false;
+    while (!committed) {
       if (this.#now - start > this.#livenessTicks) {
-        const roles = this.#nodes.map((n) => `n${n.id}=${describeRole(n.raft!.role)} hw=${n.raft!.highWatermark} applied=${n.sm.appliedTo}`).join(', ');
-        throw new InvariantViolation(`liveness: no leader committing a new proposal within ${this.#livenessTicks} ticks after healing (${proposed ? `proposed at ${proposed.offset}@${proposed.epoch}` : 'never proposed'}; ${roles})`);
-      }
-      // The proposal commits once every node has applied an entry at its offset equal to it.
-      if (proposed && this.#checker.committedLength > proposed.offset) {
-        const committedEpoch = this.#checker.committed[proposed.offset]!.epoch;
-        if (committedEpoch !== proposed.epoch) {
-          proposed = null; // lost to a leader change before it committed: propose again
-        } else if (this.#nodes.every((n) => n.sm.appliedTo > proposed!.offset)) {
-          this.#stats.livenessTicks = this.#now - start;
-          this.#log(`LIVENESS ok after ${this.#stats.livenessTicks} ticks`);
-          return;
-        }
+        throw new InvariantViolation(`liveness: no leader committed a new proposal within ${this.#livenessTicks} ticks after healing (${proposed ? `proposed at ${proposed.offset}@${proposed.epoch}` : 'never proposed'}; ${describeAll()})`);
       }
       const leader = this.#nodes.find((n) => n.raft!.isLeader);
+      if (proposed && this.#checker.committedLength > proposed.offset) {
+        // Committed at that offset: ours, or another entry after a leader change lost ours (propose again).
+        if (this.#checker.committed[proposed.offset]!.epoch === proposed.epoch) committed = true;
+        else proposed = null;
+        if (committed) break;
+      }
       if (leader && (!proposed || proposed.epoch !== leader.raft!.epoch)) {
         const result = leader.raft!.propose([marker]);
         if (result.accepted) {
@@ -489,11 +530,34 @@ class Simulation {
           this.#pump(leader);
         }
       }
-      if (this.#net.hasDue(this.#now)) this.#deliver();
-      else this.#tick();
-      this.#checkAll();
+      this.#advanceLiveness();
     }
+    this.#stats.livenessTicks = this.#now - start;
+    this.#log(`LIVENESS: marker committed after ${this.#stats.livenessTicks} ticks`);
+
+    // Phase 2: every node (observers too) applies it, within a budget for its lag: each fetch brings at most
+    // maxFetchEntries entries per round trip, a snapshot transfer a chunk per round trip.
+    const target = proposed!.offset;
+    const lag = Math.max(...this.#nodes.map((n) => target + 1 - n.sm.appliedTo));
+    const snapshotChunks = Math.ceil(4096 / this.#limits.maxSnapshotChunkBytes);
+    const perFetchTicks = this.#roundTripTicks + this.#timing.fetchIntervalTicks + 1;
+    const catchUpTicks = this.#livenessTicks + (Math.ceil(lag / this.#limits.maxFetchEntries) + snapshotChunks) * perFetchTicks;
+    const phase2 = this.#now;
+    while (!this.#nodes.every((n) => n.sm.appliedTo > target)) {
+      if (this.#now - phase2 > catchUpTicks) {
+        throw new InvariantViolation(`liveness: not every node applied the committed marker ${target} within ${catchUpTicks} ticks (lag ${lag}; ${describeAll()})`);
+      }
+      this.#advanceLiveness();
+    }
+    this.#log(`LIVENESS ok: every node applied the marker after ${this.#now - phase2} more ticks`);
   }
+
+  #advanceLiveness(): void {
+    if (this.#net.hasDue(this.#now)) this.#deliver();
+    else this.#tick();
+    this.#checkAll();
+  }
+
 }
 
 type WriteOp =

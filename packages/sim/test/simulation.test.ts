@@ -40,22 +40,31 @@ describe('simulation: fixed seed list', () => {
     expect(a.traceTail).toEqual(b.traceTail);
   });
 
-  it('exercises the machinery it claims to (elections, crashes, snapshot installs, commits)', () => {
+  it('exercises the machinery it claims to (elections, crashes, snapshot installs, truncations, check-quorum, handovers)', () => {
     let elections = 0;
     let crashes = 0;
     let installs = 0;
     let committed = 0;
+    let truncations = 0;
+    let checkQuorum = 0;
+    let handovers = 0;
     for (let seed = 1; seed <= 40; seed++) {
       const r = run({ seed, steps: STEPS });
       elections += r.stats.elections;
       crashes += r.stats.crashes;
       installs += r.stats.snapshotInstalls;
       committed += r.stats.committed;
+      truncations += r.stats.truncations;
+      checkQuorum += r.stats.checkQuorumResignations;
+      handovers += r.stats.handovers;
     }
     expect(elections).toBeGreaterThan(100);
     expect(crashes).toBeGreaterThan(100);
     expect(installs).toBeGreaterThan(10);
     expect(committed).toBeGreaterThan(2000);
+    expect(truncations).toBeGreaterThan(20);
+    expect(checkQuorum).toBeGreaterThan(5);
+    expect(handovers).toBeGreaterThan(5);
   });
 });
 
@@ -74,6 +83,10 @@ describe('simulation: regressions (seeds that once failed)', () => {
 
   it('seed 30: liveness stalled behind a delivery backlog with 5 voters and 3 observers', () => {
     expectOk(run({ seed: 30, steps: STEPS }));
+  });
+
+  it('seed 353: an observer one entry per fetch behind failed a liveness bound meant for the election (now a lag-sized catch-up budget)', () => {
+    expectOk(run({ seed: 353, steps: STEPS }));
   });
 
   for (const seed of [78, 85, 565, 618]) {
