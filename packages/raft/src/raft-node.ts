@@ -210,6 +210,7 @@ export class RaftNode {
   // Pending effects for the next Ready.
   #outbox: Message[] = [];
   #droppedMessages = 0;
+  #droppedInput = 0;
   #appends: Entry[] = [];
   #truncateTo: number | null = null;
   #installSnapshot: Snapshot | null = null;
@@ -305,6 +306,11 @@ export class RaftNode {
     return this.#droppedMessages;
   }
 
+  /** Incoming messages dropped as malformed or oversized. */
+  get droppedInput(): number {
+    return this.#droppedInput;
+  }
+
   describeQuorum(): QuorumDescription | null {
     const s = this.#quorum.state;
     if (s.kind !== 'leader') return null;
@@ -361,10 +367,13 @@ export class RaftNode {
   }
 
   step(message: Message): void {
+    // Routing is the driver's job (a mistake there is a bug: crash); malformed input is dropped.
     assert(message.to === this.nodeId, () => `message for ${message.to} stepped into node ${this.nodeId}`);
     assert(message.from !== this.nodeId, 'a node never messages itself');
-    assert(Number.isInteger(message.epoch) && message.epoch >= 0, 'bad epoch');
-    if (messageSizeBytes(message) > this.#limits.maxMessageBytes) return;
+    if (!isWellFormed(message) || messageSizeBytes(message) > this.#limits.maxMessageBytes) {
+      this.#droppedInput++;
+      return;
+    }
     switch (message.type) {
       case 'VoteRequest':
         this.#onVoteRequest(message);
@@ -402,7 +411,7 @@ export class RaftNode {
 
   propose(records: readonly Uint8Array[]): ProposeResult {
     const s = this.#quorum.state;
-    if (s.kind !== 'leader') return { accepted: false, reason: 'not-leader', leaderId: s.kind === 'resigned' ? null : s.leaderId };
+    if (s.kind !== 'leader') return { accepted: false, reason: 'not-leader', leaderId: this.#advertisedLeader() };
     const reject = (reason: ProposeRejection): ProposeResult => ({ accepted: false, reason, leaderId: this.nodeId });
     if (records.length === 0) return reject('empty');
     if (records.length > this.#limits.maxProposalEntries) return reject('too-many-records');
@@ -602,6 +611,12 @@ export class RaftNode {
     return true;
   }
 
+  /** The leader we name in answers: a resigned leader names nobody, so nobody keeps fetching from it. */
+  #advertisedLeader(): number | null {
+    const s = this.#quorum.state;
+    return s.kind === 'resigned' ? null : s.leaderId;
+  }
+
   /** A follower that heard from a live leader within the fetch timeout protects it from (pre-)votes. */
   #inLeaderLease(): boolean {
     const s = this.#quorum.state;
@@ -619,7 +634,7 @@ export class RaftNode {
       requestEpoch: m.epoch,
       preVote: m.preVote,
       voteGranted: granted,
-      leaderId: s.kind === 'resigned' ? null : s.leaderId,
+      leaderId: this.#advertisedLeader(),
       correlationId: m.correlationId,
     });
   }
@@ -682,7 +697,6 @@ export class RaftNode {
     if (m.epoch < this.#quorum.epoch) {
       error = 'fenced-epoch';
     } else {
-      assert(m.leaderId === m.from, 'BeginQuorumEpoch comes from the leader');
       if (m.epoch > this.#quorum.epoch) this.#quorum.transitionToFollower(m.epoch, m.leaderId, `BeginQuorumEpoch from ${m.from}`);
       const s = this.#quorum.state;
       if (s.kind === 'leader' || s.kind === 'resigned') {
@@ -695,7 +709,7 @@ export class RaftNode {
       }
     }
     const s = this.#quorum.state;
-    this.#send({ type: 'BeginQuorumEpochResponse', from: this.nodeId, to: m.from, epoch: s.epoch, leaderId: s.kind === 'resigned' ? null : s.leaderId, error, correlationId: m.correlationId });
+    this.#send({ type: 'BeginQuorumEpochResponse', from: this.nodeId, to: m.from, epoch: s.epoch, leaderId: this.#advertisedLeader(), error, correlationId: m.correlationId });
   }
 
   #onBeginQuorumEpochResponse(m: BeginQuorumEpochResponse): void {
@@ -714,7 +728,6 @@ export class RaftNode {
     if (m.epoch < this.#quorum.epoch) {
       error = 'fenced-epoch';
     } else {
-      assert(m.leaderId === m.from, 'EndQuorumEpoch comes from the leader');
       if (m.epoch > this.#quorum.epoch) this.#quorum.transitionToFollower(m.epoch, m.leaderId, `EndQuorumEpoch from ${m.from}`);
       const s = this.#quorum.state;
       if (s.kind === 'follower' && s.leaderId === m.leaderId && !s.leaderResigned) {
@@ -729,7 +742,7 @@ export class RaftNode {
       }
     }
     const s = this.#quorum.state;
-    this.#send({ type: 'EndQuorumEpochResponse', from: this.nodeId, to: m.from, epoch: s.epoch, leaderId: s.kind === 'resigned' ? null : s.leaderId, error, correlationId: m.correlationId });
+    this.#send({ type: 'EndQuorumEpochResponse', from: this.nodeId, to: m.from, epoch: s.epoch, leaderId: this.#advertisedLeader(), error, correlationId: m.correlationId });
   }
 
   #onEndQuorumEpochResponse(m: EndQuorumEpochResponse): void {
@@ -748,7 +761,7 @@ export class RaftNode {
     const s = this.#quorum.state;
     const base = { type: 'FetchResponse' as const, from: this.nodeId, to: m.from, correlationId: m.correlationId, entries: [], divergingEpoch: null, snapshotId: null };
     if (s.kind !== 'leader') {
-      this.#send({ ...base, epoch: s.epoch, leaderId: s.kind === 'resigned' ? null : s.leaderId, error: 'not-leader', highWatermark: this.#highWatermark });
+      this.#send({ ...base, epoch: s.epoch, leaderId: this.#advertisedLeader(), error: 'not-leader', highWatermark: this.#highWatermark });
       return;
     }
     if (m.epoch !== s.epoch) {
@@ -824,7 +837,7 @@ export class RaftNode {
     const s = this.#quorum.state;
     const base = { type: 'FetchSnapshotResponse' as const, from: this.nodeId, to: m.from, correlationId: m.correlationId, snapshotId: m.snapshotId, size: 0, position: m.position, chunk: new Uint8Array(0) };
     if (s.kind !== 'leader') {
-      this.#send({ ...base, epoch: s.epoch, leaderId: s.kind === 'resigned' ? null : s.leaderId, error: 'not-leader' });
+      this.#send({ ...base, epoch: s.epoch, leaderId: this.#advertisedLeader(), error: 'not-leader' });
       return;
     }
     if (m.epoch !== s.epoch) {
@@ -1044,5 +1057,41 @@ export class RaftNode {
       return;
     }
     this.#outbox.push(message);
+  }
+}
+
+const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+const isNodeId = (n: number | null): boolean => n === null || isCount(n);
+
+/** Shape checks on network input, so a malformed message is dropped instead of tripping an assertion. */
+function isWellFormed(m: Message): boolean {
+  if (!isCount(m.from) || !isCount(m.to) || !isCount(m.epoch) || !Number.isSafeInteger(m.correlationId)) return false;
+  switch (m.type) {
+    case 'VoteRequest':
+      return isCount(m.lastOffset) && isCount(m.lastOffsetEpoch) && m.lastOffsetEpoch <= m.epoch;
+    case 'VoteResponse':
+      return isCount(m.requestEpoch) && isNodeId(m.leaderId);
+    case 'BeginQuorumEpochRequest':
+    case 'EndQuorumEpochRequest':
+      // Only the leader announces or ends its own epoch.
+      return m.leaderId === m.from;
+    case 'BeginQuorumEpochResponse':
+    case 'EndQuorumEpochResponse':
+      return isNodeId(m.leaderId);
+    case 'FetchRequest':
+      return isCount(m.fetchOffset) && isCount(m.lastFetchedEpoch) && m.lastFetchedEpoch <= m.epoch;
+    case 'FetchResponse': {
+      if (!isNodeId(m.leaderId) || !isCount(m.highWatermark)) return false;
+      for (let i = 0; i < m.entries.length; i++) {
+        const e = m.entries[i]!;
+        if (!isCount(e.offset) || !isCount(e.epoch) || e.epoch > m.epoch || (i > 0 && e.offset !== m.entries[i - 1]!.offset + 1)) return false;
+      }
+      if (m.divergingEpoch && (!isCount(m.divergingEpoch.epoch) || !isCount(m.divergingEpoch.endOffset))) return false;
+      return !m.snapshotId || (isCount(m.snapshotId.endOffset) && isCount(m.snapshotId.epoch));
+    }
+    case 'FetchSnapshotRequest':
+      return isCount(m.position) && isCount(m.snapshotId.endOffset) && isCount(m.snapshotId.epoch);
+    case 'FetchSnapshotResponse':
+      return isNodeId(m.leaderId) && isCount(m.position) && isCount(m.size) && m.position + m.chunk.byteLength <= m.size;
   }
 }
