@@ -194,7 +194,7 @@ export class RaftNode {
   readonly #endQuorumBackoffTicks: number;
 
   #now = 0;
-  #nextCorrelationId = 1;
+  #nextCorrelationId: number;
   /** Latest snapshot (created or installed); the leader serves FetchSnapshot from it. */
   #snapshot: Snapshot | null;
   #highWatermark: number;
@@ -223,6 +223,9 @@ export class RaftNode {
     if (opts.isObserver !== undefined) assert(opts.isObserver === !isVoter, () => `node ${opts.nodeId}: isObserver=${opts.isObserver} disagrees with voters [${opts.voters.join(',')}]`);
     this.nodeId = opts.nodeId;
     this.#rng = opts.rng;
+    // Each incarnation numbers its requests from a random point, so an answer addressed to a previous
+    // incarnation (still in flight across a restart) does not match a new request by accident.
+    this.#nextCorrelationId = opts.rng.int(2 ** 30) * 2 ** 20 + 1;
     this.#limits = { ...defaultRaftLimits, ...opts.limits };
     for (const [key, value] of Object.entries(this.#limits)) assert(Number.isInteger(value) && value > 0, `limit ${key} must be a positive integer`);
     this.#fetchTimeoutTicks = opts.fetchTimeoutTicks;
@@ -418,8 +421,8 @@ export class RaftNode {
     for (const record of records) if (record.byteLength > this.#limits.maxEntryBytes) return reject('record-too-large');
     if (this.#log.endOffset - this.#highWatermark + records.length > this.#limits.maxUncommittedEntries) return reject('too-many-uncommitted');
     const offset = this.#log.endOffset;
+    // Not counted toward the high watermark until durable: advance() does that.
     this.#appendLocal(records.map((data, i) => ({ offset: offset + i, epoch: s.epoch, data, kind: 'data' as const })));
-    this.#maybeAdvanceLeaderHighWatermark(s);
     return { accepted: true, offset, epoch: s.epoch };
   }
 
@@ -873,16 +876,19 @@ export class RaftNode {
       return;
     }
     const s = this.#quorum.state;
-    if (s.kind === 'unattached') {
-      if (s.discovery.complete(m.correlationId)) this.#maybeLearnLeader(m.epoch, m.leaderId, `fetch response from ${m.from} names the leader`);
-      return;
-    }
+    if (s.kind === 'unattached') s.discovery.complete(m.correlationId);
     if (s.kind !== 'follower' || !s.fetch.complete(m.correlationId)) {
       this.#maybeLearnLeader(m.epoch, m.leaderId, `fetch response from ${m.from} names the leader`);
       return;
     }
     if (m.epoch < s.epoch || m.from !== s.leaderId || m.error !== 'none') {
       s.nextFetchTick = this.#now + this.#fetchIntervalTicks;
+      return;
+    }
+    // The answer must be about our log as it is now (the leader's log in this epoch only grows, so then it
+    // is right whichever request it answers); anything else is stale and dropped.
+    if (s.fetchedFrom === null || s.fetchedFrom.offset !== this.#log.endOffset || s.fetchedFrom.epoch !== this.#log.lastEpoch()) {
+      s.nextFetchTick = this.#now;
       return;
     }
     this.#leaderContact(s);
@@ -1015,6 +1021,7 @@ export class RaftNode {
           // (A timed-out fetch is retried at once.)
           const correlationId = this.#nextCorrelationId++;
           s.fetch.start(correlationId, now);
+          s.fetchedFrom = { offset: this.#log.endOffset, epoch: this.#log.lastEpoch() };
           this.#send(this.#fetchRequest(s.leaderId, s.epoch, correlationId));
         }
         break;
@@ -1042,6 +1049,7 @@ export class RaftNode {
     } else if (s.kind === 'follower') {
       // A plain fetch replaces whatever was outstanding, including a snapshot transfer (restarted later).
       s.fetch.start(correlationId, this.#now);
+      s.fetchedFrom = { offset: this.#log.endOffset, epoch: this.#log.lastEpoch() };
       s.snapshot = null;
     } else {
       return;

@@ -5,7 +5,7 @@
  * them. Deadlines are absolute tick numbers from the node's tick counter.
  */
 import { assert } from '@tributary/common';
-import type { RoleInfo, RoleKind, SnapshotId } from './types.ts';
+import type { OffsetAndEpoch, RoleInfo, RoleKind, SnapshotId } from './types.ts';
 
 export interface EpochState {
   readonly kind: RoleKind;
@@ -218,6 +218,8 @@ export class FollowerState implements EpochState {
   /** The leader announced its resignation (EndQuorumEpoch): the lease is void. */
   leaderResigned = false;
   readonly fetch = new RequestSlot();
+  /** The (log end, last epoch) the outstanding Fetch was sent from; its answer must match our log still. */
+  fetchedFrom: OffsetAndEpoch | null = null;
   /** Next tick a caught-up follower polls again. */
   nextFetchTick: number;
   snapshot: SnapshotTransfer | null = null;

@@ -89,6 +89,10 @@ describe('simulation: regressions (seeds that once failed)', () => {
     expectOk(run({ seed: 353, steps: STEPS }));
   });
 
+  it('seed 5224: a fetch answer addressed to the previous incarnation matched a new request\'s correlation id after a restart ("fetched entries start at 7, log ends at 10")', () => {
+    expectOk(run({ seed: 5224, steps: STEPS }));
+  });
+
   for (const seed of [78, 85, 565, 618]) {
     it(`seed ${seed}: an isolated stale leader is not held to entries a later-epoch leader committed`, () => {
       expectOk(run({ seed, steps: STEPS }));
