@@ -129,6 +129,7 @@ export interface CompactionResult {
   /** Bytes of the cleaned segments before and after. */
   bytesBefore: number;
   bytesAfter: number;
+  /** Records read into the key → offset map. */
   recordsRead: number;
   recordsRemoved: number;
   tombstonesRemoved: number;

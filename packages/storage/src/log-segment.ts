@@ -7,6 +7,8 @@
  *
  * Writes: `append` is one positional write at the current size; in-memory index updates only. `flush` fsyncs the log
  * then writes and fsyncs the indexes, so an index entry never becomes durable before the bytes it points at.
+ * Offsets increase from batch to batch; in a segment written by the log cleaner (`appendCleaned`, files suffixed
+ * `.cleaned` then `.swap` until swapped in) they may have gaps, and the first batch may start after the base offset.
  *
  * Concurrency: appends, truncation, flush and close come from the PartitionLog writer queue only. Reads may run
  * concurrently with appends: they only read below `size`, which moves after the write completed. Reads hold a

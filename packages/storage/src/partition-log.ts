@@ -2,10 +2,14 @@
  * PartitionLog: one partition's log, a directory of segments (see log-segment.ts) plus `partition.checkpoint`
  * (recovery point + log start offset) and, while closed cleanly, `.clean-shutdown`. Layout in ../README.md.
  *
- * Concurrency: every mutation (append, roll, flush, truncation, retention, deleteRecordsBefore, close, delete) runs
- * on one writer queue, so they complete in call order and never interleave. Reads and lookups do not queue: they
- * work on the current segment array (replaced, never mutated in place, when segments are added or removed) and read
- * only below each segment's published size; a segment deleted under a read stays open until the read releases it.
+ * Concurrency: every mutation (append, roll, flush, truncation, retention, deleteRecordsBefore, close, delete, and
+ * each swap of a log-cleaner pass) runs on one writer queue, so they complete in call order and never interleave. The
+ * cleaner reads and writes its `.cleaned` files outside the queue (log-cleaner.ts). Reads and lookups do not queue:
+ * they work on the current segment array (replaced, never mutated in place, when segments are added, removed or
+ * swapped) and read only below each segment's published size; a segment deleted under a read stays open until the
+ * read releases it, and a read that finds a segment of its snapshot already gone starts over on the new array.
+ *
+ * Offsets may have gaps once the log is compacted: a read from an offset inside a gap starts at the next batch.
  *
  * Durability: an append is in the page cache when its promise resolves. It is fsynced by `flush()`, by the flush
  * policy (flushMessages / flushMs, checked on append), and when its segment is rolled (like Kafka, a rolled segment
@@ -647,8 +651,8 @@ export class PartitionLog {
    * a time per log (a second call answers `skipped: 'in-progress'`). `cleanup.policy=compact,delete` also calls
    * `enforceRetention`.
    */
-  compact(nowMs: number, config: CompactionConfig): Promise<CompactionResult> {
-    if (this.#closing || this.#closed) return Promise.reject(new Error(`log ${this.dir} is closed`));
+  async compact(nowMs: number, config: CompactionConfig): Promise<CompactionResult> {
+    if (this.#closing || this.#closed) throw new Error(`log ${this.dir} is closed`);
     this.#checkWritable();
     return this.#cleaner.compact(nowMs, config);
   }
