@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRng, type Rng } from '@tributary/common';
 import { decodeRecords, readBatchHeader, type CompressionName } from '@tributary/protocol';
 import { MemoryFileSystem } from '../src/fs/memory-file-system.ts';
-import type { FileSystem } from '../src/fs/file-system.ts';
+import type { FileHandle, FileStat, FileSystem, OpenMode } from '../src/fs/file-system.ts';
 import { readCleanerCheckpoint } from '../src/cleaner-checkpoint.ts';
 import type { PartitionLog } from '../src/partition-log.ts';
 import { checkCompacted, compactAll, keyedBatch, Model, readRecords, type KeyedRecord } from './compaction-helpers.ts';
@@ -343,6 +343,33 @@ describe('log compaction', () => {
     await log.close();
   });
 
+  it('a read whose segments are swapped out under it starts over on the new segments', async () => {
+    const mem = new MemoryFileSystem();
+    const gated = new GatedFileSystem(mem);
+    const log = await openLog(gated, DIR, { segmentBytes: 800, indexIntervalBytes: 64 });
+    const model = new Model();
+    await writeUpdates(log, model, seededRng(21), 400, 15);
+    const first = `${DIR}/${'0'.padStart(20, '0')}.log`;
+    // The read's first positional read of segment 0 waits until the pass swapped every group (segment 0's included).
+    gated.gateNextRead(first);
+    const read = log.read(0, { maxBytes: 1 << 20, minOneMessage: true });
+    const late = log.offsetForTimestamp(T0 + 150);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gated.waiting).toBe(1);
+    const result = await log.compact(T0, compactAll);
+    expect(result.cleaned).toBe(true);
+    gated.release();
+    const [r, found] = await Promise.all([read, late]);
+    // The answers are the compacted log's (the snapshot's old segment 0 was still readable, the next one gone: the
+    // read restarted on the new array instead of failing with OffsetOutOfRange).
+    const batches = await readAll(log);
+    expect(splitBatches(r.records).map((b) => b.toString('hex'))).toEqual(batches.map((b) => b.toString('hex')));
+    const { records } = await readRecords(log);
+    const hit = records.find((x) => x.timestamp >= T0 + 150)!;
+    expect(found).toEqual({ offset: hit.offset, timestamp: hit.timestamp });
+    await log.close();
+  });
+
   it('a truncation lowers the cleaner checkpoint and aborts a pass that raced it', async () => {
     const fs = new MemoryFileSystem();
     const log = await openLog(fs, DIR, { segmentBytes: 800 });
@@ -413,6 +440,78 @@ describe('log compaction', () => {
     await log.close();
   });
 });
+
+/** Holds chosen positional reads until released (to interleave a read with a cleaner swap deterministically). */
+class GatedFileSystem implements FileSystem {
+  readonly inner: FileSystem;
+  #gates: string[] = [];
+  #waiters: (() => void)[] = [];
+  #released = false;
+
+  constructor(inner: FileSystem) {
+    this.inner = inner;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  gateNextRead(path: string): void {
+    this.#gates.push(path);
+  }
+
+  release(): void {
+    this.#released = true;
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const inner = await this.inner.open(path, mode);
+    return {
+      path: inner.path,
+      read: async (buf, offset, length, position) => {
+        const gate = this.#gates.indexOf(path);
+        if (gate >= 0 && !this.#released) {
+          this.#gates.splice(gate, 1);
+          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        }
+        return inner.read(buf, offset, length, position);
+      },
+      write: (data, position) => inner.write(data, position),
+      size: () => inner.size(),
+      sync: () => inner.sync(),
+      truncate: (length) => inner.truncate(length),
+      close: () => inner.close(),
+    };
+  }
+  readFile(path: string): Promise<Buffer> {
+    return this.inner.readFile(path);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.inner.rename(from, to);
+  }
+  unlink(path: string): Promise<void> {
+    return this.inner.unlink(path);
+  }
+  readdir(path: string): Promise<string[]> {
+    return this.inner.readdir(path);
+  }
+  mkdir(path: string): Promise<void> {
+    return this.inner.mkdir(path);
+  }
+  rmdir(path: string): Promise<void> {
+    return this.inner.rmdir(path);
+  }
+  stat(path: string): Promise<FileStat> {
+    return this.inner.stat(path);
+  }
+  exists(path: string): Promise<boolean> {
+    return this.inner.exists(path);
+  }
+  syncDir(path: string): Promise<void> {
+    return this.inner.syncDir(path);
+  }
+}
 
 /** Every offset reads (fetch-style) from the first batch ending at or after it; offsetForTimestamp is exact. */
 async function checkAcrossGaps(log: PartitionLog, model: Model): Promise<void> {
