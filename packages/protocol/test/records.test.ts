@@ -8,7 +8,7 @@ import { ErrorCode, ProtocolError } from '../src/errors.ts';
 import {
   ATTRIBUTES_OFFSET, CRC_OFFSET, MAGIC_OFFSET, MAX_TIMESTAMP_OFFSET, RECORD_BATCH_HEADER_BYTES, TimestampType,
   controlRecordType, decodeRecords, encodeRecordBatch, iterateBatches, readBatchHeader, setBatchBaseOffset,
-  setLogAppendTime, setPartitionLeaderEpoch, verifyBatchCrc,
+  setLogAppendTime, setPartitionLeaderEpoch, validateBatchRecords, verifyBatchCrc,
 } from '../src/records.ts';
 import { referenceCrc32c } from './reference-crc.ts';
 
@@ -191,5 +191,52 @@ describe('compression', () => {
       expect(errorCodeOf(() => decompress(codec, garbage, 1000))).toBe(ErrorCode.CORRUPT_MESSAGE);
     }
     expect(errorCodeOf(() => decompress(7, garbage, 1000))).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+  });
+});
+
+describe('validateBatchRecords', () => {
+  const records = [
+    { key: 'a', value: 'one', headers: [{ key: 'h', value: 'x' }] },
+    { key: null, value: null },
+    { key: 'c', value: Buffer.alloc(300, 7) },
+  ];
+
+  it('accepts well-formed batches in every codec', () => {
+    for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
+      expect(() => validateBatchRecords(encodeRecordBatch({ records, compression }), { requireKeys: false })).not.toThrow();
+    }
+  });
+
+  it('refuses a missing key when keys are required', () => {
+    expect(() => validateBatchRecords(encodeRecordBatch({ records, compression: 'none' }), { requireKeys: true })).toThrowError(
+      expect.objectContaining({ errorCode: ErrorCode.INVALID_RECORD }),
+    );
+  });
+
+  it('refuses offset deltas that do not run 0..n-1', () => {
+    const batch = encodeRecordBatch({ records: [{ value: 'a', offsetDelta: 0 }, { value: 'b', offsetDelta: 5 }], compression: 'none' });
+    expect(() => validateBatchRecords(batch, { requireKeys: false })).toThrowError(expect.objectContaining({ errorCode: ErrorCode.INVALID_RECORD }));
+  });
+
+  it('reports every truncation or corruption of the records as CORRUPT_MESSAGE, never a RangeError', () => {
+    const batch = encodeRecordBatch({ records, compression: 'none' });
+    for (let cut = RECORD_BATCH_HEADER_BYTES; cut < batch.length; cut++) {
+      const truncated = Buffer.from(batch.subarray(0, cut));
+      truncated.writeInt32BE(cut - 12, 8);
+      try {
+        validateBatchRecords(truncated, { requireKeys: false });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+      }
+    }
+    for (let i = RECORD_BATCH_HEADER_BYTES; i < batch.length; i++) {
+      const flipped = Buffer.from(batch);
+      flipped[i] = flipped[i]! ^ 0xff;
+      try {
+        validateBatchRecords(flipped, { requireKeys: false });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+      }
+    }
   });
 });

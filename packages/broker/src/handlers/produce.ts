@@ -1,4 +1,4 @@
-import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatchCrc, setLogAppendTime, ProtocolError, type RecordBatchHeader } from '@tributary/protocol';
+import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatchCrc, setLogAppendTime, validateBatchRecords, ProtocolError } from '@tributary/protocol';
 import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
 import type { Partition } from '../partition.ts';
 import { partitionKey } from '../partition.ts';
@@ -114,7 +114,7 @@ function validateBatches(partition: Partition, version: number, records: Buffer,
     if (h.recordsCount <= 0 || h.lastOffsetDelta !== h.recordsCount - 1) {
       throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} has ${h.recordsCount} records but last offset delta ${h.lastOffsetDelta}`);
     }
-    validateRecords(partition, records.subarray(batch.position, batch.position + batch.sizeInBytes), h, count);
+    validateRecords(partition, records.subarray(batch.position, batch.position + batch.sizeInBytes), count);
     if (!logAppendTime && h.maxTimestamp >= 0) {
       if (h.maxTimestamp - nowMs > cfg.messageTimestampAfterMaxMs || nowMs - h.baseTimestamp > cfg.messageTimestampBeforeMaxMs) {
         throw new RejectedBatch(ErrorCode.INVALID_TIMESTAMP, `record batch ${count} has a timestamp outside message.timestamp.before/after.max.ms of now`);
@@ -132,22 +132,14 @@ const CODEC_BY_CONFIG: Record<string, number> = { uncompressed: 0, gzip: 1, snap
 
 /**
  * Walks every record, as Kafka's log validator does, so a batch with a valid CRC but malformed
- * contents is refused here rather than breaking every consumer later. Offset deltas must run
- * 0..n-1, and compacted topics need a key on every record.
+ * contents is refused here rather than breaking every consumer later.
  */
-function validateRecords(partition: Partition, batch: Buffer, h: RecordBatchHeader, count: number): void {
-  let decoded;
+function validateRecords(partition: Partition, batch: Buffer, count: number): void {
   try {
-    decoded = decodeRecords(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BYTES });
+    validateBatchRecords(batch, { requireKeys: partition.config.cleanupPolicy.includes('compact'), maxDecompressedBytes: MAX_DECOMPRESSED_BYTES });
   } catch (err) {
-    throw new RejectedBatch(ErrorCode.CORRUPT_MESSAGE, `record batch ${count} has malformed records: ${messageOf(err)}`);
-  }
-  const compacted = partition.config.cleanupPolicy.includes('compact');
-  const base = h.baseOffset;
-  for (let i = 0; i < decoded.records.length; i++) {
-    const r = decoded.records[i]!;
-    if (r.offset - base !== i) throw new RejectedBatch(ErrorCode.INVALID_RECORD, `record ${i} of batch ${count} has offset delta ${r.offset - base}; expected ${i}`);
-    if (compacted && r.key === null) throw new RejectedBatch(ErrorCode.INVALID_RECORD, `compacted topic ${partition.topic} needs a key on every record`);
+    if (err instanceof ProtocolError) throw new RejectedBatch(err.errorCode, `record batch ${count}: ${err.message}`);
+    throw err;
   }
 }
 
