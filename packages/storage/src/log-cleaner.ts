@@ -81,6 +81,11 @@ const OFF_PRODUCER_ID = 43;
 export const DEFAULT_OFFSET_MAP_BYTES = 64 * 1024 * 1024;
 /** Cleaned output is written to the `.cleaned` file in pieces of about this size. */
 const WRITE_CHUNK_BYTES = 1 << 20;
+/**
+ * Latest delete horizon stamped (year ~73000: "forever"), so records' timestamp deltas from it stay within the safe
+ * integer range as zigzag varlongs.
+ */
+const MAX_DELETE_HORIZON_MS = 2 ** 51;
 /** Producer ids tracked per pass; past it every emptied producer batch is kept (safe, slightly larger). */
 const MAX_TRACKED_PRODUCERS = 1_000_000;
 
@@ -599,7 +604,7 @@ export class LogCleaner {
       return null;
     }
     const stampHorizon = tombstones > 0 && horizon < 0;
-    const newHorizon = stampHorizon ? state.nowMs + state.config.deleteRetentionMs : horizon;
+    const newHorizon = stampHorizon ? Math.min(state.nowMs + state.config.deleteRetentionMs, MAX_DELETE_HORIZON_MS) : horizon;
     if (tombstones > 0 && (state.pendingHorizonMs < 0 || newHorizon < state.pendingHorizonMs)) state.pendingHorizonMs = newHorizon;
     if (retained.length === records.length && !stampHorizon) return batch;
     return rebuildBatch(stored, retained, newHorizon);
@@ -613,11 +618,12 @@ export class LogCleaner {
   }
 }
 
+/** Durations may be as large as Kafka's Long.MAX_VALUE defaults (not safe integers): they only bound comparisons. */
 function validate(config: CompactionConfig): void {
-  assert(Number.isSafeInteger(config.deleteRetentionMs) && config.deleteRetentionMs >= 0, 'deleteRetentionMs must be >= 0');
+  assert(config.deleteRetentionMs >= 0, 'deleteRetentionMs must be >= 0');
   assert(config.minCleanableDirtyRatio >= 0 && config.minCleanableDirtyRatio <= 1, 'minCleanableDirtyRatio must be in [0, 1]');
-  assert(Number.isSafeInteger(config.minCompactionLagMs) && config.minCompactionLagMs >= 0, 'minCompactionLagMs must be >= 0');
-  assert(Number.isSafeInteger(config.maxCompactionLagMs) && config.maxCompactionLagMs >= config.minCompactionLagMs, 'maxCompactionLagMs must be >= minCompactionLagMs');
+  assert(config.minCompactionLagMs >= 0, 'minCompactionLagMs must be >= 0');
+  assert(config.maxCompactionLagMs >= config.minCompactionLagMs, 'maxCompactionLagMs must be >= minCompactionLagMs');
   assert(config.uncleanableOffset === undefined || (Number.isSafeInteger(config.uncleanableOffset) && config.uncleanableOffset >= 0), 'bad uncleanableOffset');
 }
 

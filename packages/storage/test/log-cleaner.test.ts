@@ -430,6 +430,21 @@ describe('log compaction', () => {
     await log.close();
   });
 
+  it("accepts Kafka's Long.MAX_VALUE durations", async () => {
+    const fs = new MemoryFileSystem();
+    const log = await openLog(fs, DIR, { segmentMs: 1000 });
+    const model = new Model();
+    await put(log, model, [rec('a', '1'), rec('a', null)]);
+    await put(log, model, [rec('b', '1')], 5000);
+    const longMax = 9223372036854775807;
+    const r = await log.compact(T0, { deleteRetentionMs: longMax, minCleanableDirtyRatio: 0.5, minCompactionLagMs: 0, maxCompactionLagMs: longMax });
+    expect(r.cleaned).toBe(true);
+    const { batches, records } = await readRecords(log);
+    expect(records.map((x) => x.value)).toEqual([null, '1']);
+    expect(batches[0]!.baseTimestamp).toBe(2 ** 51);
+    await log.close();
+  });
+
   it('logs the pass', async () => {
     const fs = new MemoryFileSystem();
     const logger = recordingLogger();
