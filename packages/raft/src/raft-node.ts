@@ -903,8 +903,7 @@ export class RaftNode {
       s.nextFetchTick = this.#now;
       return;
     }
-    // Valid fetch: our log equals the leader's below the fetch offset, which is our log end (nothing changed
-    // our log while this fetch was outstanding: the correlation id matched and only fetch answers change it).
+    // Valid fetch: our log equals the leader's below the fetch offset, which is our log end (checked above).
     if (m.entries.length > 0) {
       assert(m.entries[0]!.offset === this.#log.endOffset, () => `fetched entries start at ${m.entries[0]!.offset}, log ends at ${this.#log.endOffset}`);
       let bytes = 0;
@@ -955,8 +954,8 @@ export class RaftNode {
       assert(m.size <= this.#limits.maxSnapshotBytes, () => `snapshot of ${m.size} bytes exceeds maxSnapshotBytes`);
       transfer.size = m.size;
     }
-    assert(m.size === transfer.size && m.position === transfer.received, 'snapshot chunk out of order');
-    assert(m.chunk.byteLength > 0 || m.size === 0, 'empty snapshot chunk');
+    // A chunk for another position (a stale answer) is dropped; the next poll asks for the right one.
+    if (m.size !== transfer.size || m.position !== transfer.received || (m.chunk.byteLength === 0 && m.size > 0)) return;
     assert(transfer.received + m.chunk.byteLength <= transfer.size, 'snapshot chunk beyond its size');
     transfer.chunks.push(m.chunk);
     transfer.received += m.chunk.byteLength;
