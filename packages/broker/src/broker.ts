@@ -103,6 +103,19 @@ export class Broker {
     return handler(this, ctx, body);
   }
 
+  /**
+   * Whether the connection may start the next request before this one completes. True only for a
+   * Produce whose every partition exists here: its handler queues the appends synchronously, in
+   * request order, so overlapping keeps the log order of pipelined produces.
+   */
+  isPipelineSafe(apiKey: number, body: any): boolean {
+    if (apiKey !== ApiKey.Produce) return false;
+    for (const t of body.topicData as any[]) {
+      for (const p of t.partitionData as any[]) if (this.replicas.partition(t.name, p.index) === undefined) return false;
+    }
+    return true;
+  }
+
   isAdvertised(apiKey: number, version: number): boolean {
     const r = advertisedRange(apiKey);
     if (!r) return false;

@@ -352,40 +352,64 @@ export function validateBatchRecords(batch: Buffer, options: ValidateRecordsOpti
   const header = readBatchHeader(batch, 0);
   const size = header.batchLength + LOG_OVERHEAD_BYTES;
   if (size < RECORD_BATCH_HEADER_BYTES || size > batch.length) throw corrupt(`record batch length ${header.batchLength} does not match the buffer`);
-  let body = batch.subarray(RECORD_BATCH_HEADER_BYTES, size);
-  if (header.compression !== 0) body = decompress(header.compression, body, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
-  if (header.recordsCount < 0 || header.recordsCount > body.length) throw corrupt(`${header.recordsCount} records cannot fit in ${body.length} bytes`);
-  const r = new Reader(body, 0, body.length, ErrorCode.CORRUPT_MESSAGE);
-  for (let i = 0; i < header.recordsCount; i++) {
-    const length = r.varint();
-    if (length < 0 || length > r.remaining()) throw corrupt(`record ${i}: bad length ${length}`);
-    const end = r.pos + length;
-    const outerEnd = r.end;
-    r.end = end;
-    r.pos += 1; // attributes
-    if (r.pos > end) throw corrupt(`record ${i} is truncated`);
-    r.varlong();
-    const offsetDelta = r.varint();
-    if (offsetDelta !== i) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has offset delta ${offsetDelta}; expected ${i}`);
-    const keyLength = r.varint();
-    if (keyLength < -1 || keyLength > r.remaining()) throw corrupt(`record ${i}: bad key length ${keyLength}`);
-    if (keyLength === -1 && options.requireKeys) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has no key, which a compacted topic needs`);
-    if (keyLength > 0) r.pos += keyLength;
-    const valueLength = r.varint();
-    if (valueLength < -1 || valueLength > r.remaining()) throw corrupt(`record ${i}: bad value length ${valueLength}`);
-    if (valueLength > 0) r.pos += valueLength;
-    const headerCount = r.varint();
-    if (headerCount < 0 || headerCount > r.remaining()) throw corrupt(`record ${i}: bad header count ${headerCount}`);
-    for (let h = 0; h < headerCount; h++) {
-      const hk = r.varint();
-      if (hk < 0 || hk > r.remaining()) throw corrupt(`record ${i}: bad header key length ${hk}`);
-      r.pos += hk;
-      const hv = r.varint();
-      if (hv < -1 || hv > r.remaining()) throw corrupt(`record ${i}: bad header value length ${hv}`);
-      if (hv > 0) r.pos += hv;
-    }
-    if (r.pos !== end) throw corrupt(`record ${i} has ${end - r.pos} unread bytes`);
-    r.end = outerEnd;
+  let buf = batch;
+  let pos = RECORD_BATCH_HEADER_BYTES;
+  let end = size;
+  if (header.compression !== 0) {
+    buf = decompress(header.compression, batch.subarray(RECORD_BATCH_HEADER_BYTES, size), options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+    pos = 0;
+    end = buf.length;
   }
-  if (r.pos !== r.end) throw corrupt(`${r.end - r.pos} bytes after the last record`);
+  if (header.recordsCount < 0 || header.recordsCount > end - pos) throw corrupt(`${header.recordsCount} records cannot fit in ${end - pos} bytes`);
+  // Hand-inlined zigzag varint reads: this loop runs once per produced record.
+  let value = 0;
+  const readVarint = (limit: number): void => {
+    let result = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (pos >= limit || shift > 28) throw corrupt('truncated or overlong varint in a record');
+      const b = buf[pos++]!;
+      result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    value = result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+  };
+  const skipVarlong = (limit: number): void => {
+    for (let i = 0; i < 10; i++) {
+      if (pos >= limit) throw corrupt('truncated varlong in a record');
+      if (buf[pos++]! < 0x80) return;
+    }
+    throw corrupt('overlong varlong in a record');
+  };
+  for (let i = 0; i < header.recordsCount; i++) {
+    readVarint(end);
+    const length = value;
+    if (length < 0 || length > end - pos) throw corrupt(`record ${i}: bad length ${length}`);
+    const recordEnd = pos + length;
+    pos += 1; // attributes
+    skipVarlong(recordEnd); // timestamp delta
+    readVarint(recordEnd);
+    if (value !== i) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has offset delta ${value}; expected ${i}`);
+    readVarint(recordEnd);
+    const keyLength = value;
+    if (keyLength < -1 || keyLength > recordEnd - pos) throw corrupt(`record ${i}: bad key length ${keyLength}`);
+    if (keyLength === -1 && options.requireKeys) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has no key, which a compacted topic needs`);
+    if (keyLength > 0) pos += keyLength;
+    readVarint(recordEnd);
+    const valueLength = value;
+    if (valueLength < -1 || valueLength > recordEnd - pos) throw corrupt(`record ${i}: bad value length ${valueLength}`);
+    if (valueLength > 0) pos += valueLength;
+    readVarint(recordEnd);
+    const headerCount = value;
+    if (headerCount < 0 || headerCount > recordEnd - pos) throw corrupt(`record ${i}: bad header count ${headerCount}`);
+    for (let h = 0; h < headerCount; h++) {
+      readVarint(recordEnd);
+      if (value < 0 || value > recordEnd - pos) throw corrupt(`record ${i}: bad header key length ${value}`);
+      pos += value;
+      readVarint(recordEnd);
+      if (value < -1 || value > recordEnd - pos) throw corrupt(`record ${i}: bad header value length ${value}`);
+      if (value > 0) pos += value;
+    }
+    if (pos !== recordEnd) throw corrupt(`record ${i} has ${recordEnd - pos} unread bytes`);
+  }
+  if (pos !== end) throw corrupt(`${end - pos} bytes after the last record`);
 }

@@ -12,6 +12,9 @@ import type { Logger } from '@tributary/common';
 import { Broker, NO_RESPONSE, unsupportedApiVersionsBody } from '@tributary/broker';
 import { ApiKey, ProtocolError, decodeRequestBody, encodeResponse, readRequestHeader, errorName } from '@tributary/protocol';
 
+/** Pipeline-safe requests in flight per connection at most. */
+const MAX_PIPELINED_REQUESTS = 16;
+
 export interface ConnectionLimits {
   maxRequestBytes: number;
   maxQueuedRequests: number;
@@ -31,6 +34,9 @@ export class Connection {
   #frames: Buffer[] = [];
   #processing = false;
   #closed = false;
+  #inFlight = 0;
+  /** Resolves once every response started so far has been written: keeps responses in order. */
+  #lastWrite: Promise<void> = Promise.resolve();
   onClose: (() => void) | null = null;
 
   constructor(socket: Socket, broker: Broker, logger: Logger, limits: ConnectionLimits) {
@@ -116,23 +122,33 @@ export class Connection {
     return out;
   }
 
+  /**
+   * Starts requests in arrival order. A request the broker calls pipeline-safe (a Produce whose
+   * appends are queued synchronously, in order) lets the next one start before it completes, so
+   * parsing and checksumming overlap the disk write; any other request is awaited first. Responses
+   * are written strictly in request order either way. At most `maxInFlight` run at once.
+   */
   async #processQueue(): Promise<void> {
     this.#processing = true;
     try {
       while (!this.#closed && this.#frames.length > 0) {
         const frame = this.#frames.shift()!;
-        await this.#handleFrame(frame);
-        if (this.#socket.writableNeedDrain && !this.#closed) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              this.#socket.off('drain', done);
-              this.#socket.off('close', done);
-              resolve();
-            };
-            this.#socket.on('drain', done);
-            this.#socket.on('close', done);
-          });
-        }
+        const parsed = this.#parseFrame(frame);
+        if (parsed === null) continue;
+        // Only pipeline-safe requests overlap; anything else sees every earlier request completed.
+        if (!parsed.pipelined) await this.#lastWrite;
+        if (this.#closed) return;
+        const started = { response: parsed.start(), pipelined: parsed.pipelined };
+        const previous = this.#lastWrite;
+        const written = (async () => {
+          const chunks = await started.response;
+          await previous;
+          if (chunks !== null) await this.#writeWithBackpressure(chunks);
+        })();
+        this.#lastWrite = written.catch(() => {});
+        this.#inFlight++;
+        void this.#lastWrite.finally(() => this.#inFlight--);
+        if (!started.pipelined || this.#inFlight >= MAX_PIPELINED_REQUESTS) await this.#lastWrite;
         if (this.#frames.length < this.#limits.maxQueuedRequests && this.#socket.isPaused()) this.#socket.resume();
       }
     } finally {
@@ -140,24 +156,39 @@ export class Connection {
     }
   }
 
-  async #handleFrame(frame: Buffer): Promise<void> {
+  async #writeWithBackpressure(chunks: Buffer[]): Promise<void> {
+    this.#write(chunks);
+    if (this.#socket.writableNeedDrain && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.#socket.off('drain', done);
+          this.#socket.off('close', done);
+          resolve();
+        };
+        this.#socket.on('drain', done);
+        this.#socket.on('close', done);
+      });
+    }
+  }
+
+  /** Parses one frame; `start` runs its handler. Null when the frame was rejected (connection closing). */
+  #parseFrame(frame: Buffer): { start: () => Promise<Buffer[] | null>; pipelined: boolean } | null {
     let parsed;
     try {
       parsed = readRequestHeader(frame);
     } catch (err) {
       this.#reject(`unreadable request header: ${(err as Error).message}`);
-      return;
+      return null;
     }
     const { header, bodyOffset, supported } = parsed;
     const api = { apiKey: header.apiKey, apiVersion: header.apiVersion, correlationId: header.correlationId, clientId: header.clientId };
     if (!this.#broker.isAdvertised(header.apiKey, header.apiVersion) || !supported) {
       if (header.apiKey === ApiKey.ApiVersions) {
         // The client sent a newer ApiVersions than ours: answer with a v0 body listing what we support.
-        this.#write(encodeResponse(ApiKey.ApiVersions, 0, header.correlationId, unsupportedApiVersionsBody()));
-        return;
+        return { start: async () => encodeResponse(ApiKey.ApiVersions, 0, header.correlationId, unsupportedApiVersionsBody()), pipelined: false };
       }
       this.#reject(`api key ${header.apiKey} version ${header.apiVersion} is not supported (see ApiVersions)`, api);
-      return;
+      return null;
     }
     let body;
     try {
@@ -165,21 +196,21 @@ export class Connection {
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.#reject(`malformed request body: ${err.message}`, { ...api, error: errorName(err.errorCode) });
-        return;
+        return null;
       }
       throw err;
     }
-    let response;
-    try {
-      response = await this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal }, body);
-    } catch (err) {
-      // A bug, not the client's fault: log loudly, drop this connection, keep the node serving.
-      this.#logger.error({ ...api, err }, 'request handler failed; closing the connection');
-      this.close('internal error');
-      return;
-    }
-    if (response === NO_RESPONSE || this.#closed) return;
-    this.#write(encodeResponse(header.apiKey, header.apiVersion, header.correlationId, response));
+    const pipelined = this.#broker.isPipelineSafe(header.apiKey, body);
+    const start = (): Promise<Buffer[] | null> => this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal }, body).then(
+      (result) => (result === NO_RESPONSE || this.#closed ? null : encodeResponse(header.apiKey, header.apiVersion, header.correlationId, result)),
+      (err) => {
+        // A bug, not the client's fault: log loudly, drop this connection, keep the node serving.
+        this.#logger.error({ ...api, err }, 'request handler failed; closing the connection');
+        this.close('internal error');
+        return null;
+      },
+    );
+    return { start, pipelined };
   }
 
   #write(chunks: Buffer[]): void {
