@@ -474,43 +474,49 @@ export class LogSegment {
     return found;
   }
 
-  /** Drops every batch containing offsets >= `offset` (cut at the batch holding it). Returns bytes removed. */
-  async truncateTo(offset: number): Promise<number> {
+  /**
+   * Drops every batch containing offsets >= `offset` (cut at the batch holding it). `endsInGap`: the new end lies
+   * past the last batch left (the cut fell in a gap the cleaner left), which a reload could not derive from the data.
+   */
+  async truncateTo(offset: number): Promise<{ removedBytes: number; endsInGap: boolean }> {
     const at = await this.positionOf(offset);
+    let removedBytes = 0;
     if (at === null) {
-      // Nothing at or after `offset`; a closed segment loaded from disk may still claim offsets up to the next
-      // segment's base (a compacted gap): the end must not stay past `offset`.
-      this.nextOffset = Math.min(this.nextOffset, Math.max(offset, this.baseOffset));
-      return 0;
+      // Nothing at or after `offset`: the cut falls in a gap after the last batch. The end becomes `offset` itself (as
+      // Kafka sets the log end to the truncation offset), so offsets the cleaner emptied are not handed out again.
+      this.nextOffset = Math.max(offset, this.baseOffset);
+    } else {
+      removedBytes = this.size - at.position;
+      await this.#log.truncate(at.position);
+      await this.#log.sync();
+      this.size = at.position;
+      this.#syncedSize = Math.min(this.#syncedSize, this.size);
+      // A compacted segment may have a gap before the cut batch: the end is then `offset` itself, never past it.
+      this.nextOffset = at.position === 0 ? this.baseOffset : Math.min(at.header.baseOffset, offset);
+      this.offsetIndex.truncateTo(at.header.baseOffset);
+      this.timeIndex.truncateTo(at.header.baseOffset);
+      // Recompute the max timestamp from what is left: the time index's last entry is a lower bound; the rescan below
+      // from the last offset index entry makes it exact (bounded by about one index interval).
+      const lastTime = this.timeIndex.lastEntry();
+      this.maxTimestamp = lastTime?.timestamp ?? -1;
+      this.offsetOfMaxTimestamp = lastTime?.offset ?? -1;
     }
-    const removed = this.size - at.position;
-    await this.#log.truncate(at.position);
-    await this.#log.sync();
-    this.size = at.position;
-    this.#syncedSize = Math.min(this.#syncedSize, this.size);
-    // A compacted segment may have a gap before the cut batch: the end is then `offset` itself, never past it.
-    this.nextOffset = at.position === 0 ? this.baseOffset : Math.min(at.header.baseOffset, offset);
-    this.offsetIndex.truncateTo(at.header.baseOffset);
-    this.timeIndex.truncateTo(at.header.baseOffset);
-    // Recompute the max timestamp from what is left: the time index's last entry is a lower bound; rescan from the
-    // last offset index entry for exactness (bounded by about one index interval).
-    const lastTime = this.timeIndex.lastEntry();
-    this.maxTimestamp = lastTime?.timestamp ?? -1;
-    this.offsetOfMaxTimestamp = lastTime?.offset ?? -1;
     const from = this.offsetIndex.lastEntry().position;
     this.#bytesSinceIndexEntry = 0;
+    let dataEnd = this.baseOffset;
     await this.scan(from, this.size, false, (header) => {
       if (header.maxTimestamp > this.maxTimestamp) {
         this.maxTimestamp = header.maxTimestamp;
         this.offsetOfMaxTimestamp = header.baseOffset + header.lastOffsetDelta;
       }
       this.#bytesSinceIndexEntry += header.sizeInBytes;
+      dataEnd = header.baseOffset + header.lastOffsetDelta + 1;
     });
     if (this.size === 0) {
       this.rollBaseMs = null;
       this.firstBatchTimestamp = -1;
     }
-    return removed;
+    return { removedBytes, endsInGap: this.nextOffset > dataEnd };
   }
 
   /**

@@ -626,12 +626,20 @@ export class PartitionLog {
         const doomed = segments.slice(keep);
         this.#segments = segments.slice(0, keep);
         for (const segment of doomed) await segment.delete();
-        await this.#active.truncateTo(offset);
+        const cut = await this.#active.truncateTo(offset);
         if (this.logEndOffset < this.#logStartOffset) {
           // Cut mid-batch below the log start: nothing readable is left, so restart empty at `offset`.
           for (const segment of this.#segments) await segment.delete();
           this.#segments = [await LogSegment.create(this.#fs, this.dir, offset, this.#segmentConfig)];
           this.#logStartOffset = offset;
+          this.#dirDirty = true;
+        } else if (cut.endsInGap) {
+          // The end fell in a gap the log cleaner left: a new segment starting there records it on disk (the loader
+          // derives the end from the last segment), so offsets the cleaner emptied are not handed out again.
+          const old = this.#active;
+          old.onRolled();
+          await old.flush();
+          this.#segments = [...this.#segments, await LogSegment.create(this.#fs, this.dir, this.logEndOffset, this.#segmentConfig)];
           this.#dirDirty = true;
         }
       }

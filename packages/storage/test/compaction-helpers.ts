@@ -75,6 +75,11 @@ export class Model {
     records.forEach((r, i) => this.byOffset.set(firstOffset + i, r));
   }
 
+  /** Forgets offsets at or above `offset` (truncated or lost in a crash). */
+  dropFrom(offset: number): void {
+    for (const o of [...this.byOffset.keys()]) if (o >= offset) this.byOffset.delete(o);
+  }
+
   /** Offset of each key's latest record among offsets < `below`. */
   latest(below = Number.MAX_SAFE_INTEGER): Map<string, number> {
     const out = new Map<string, number>();
@@ -85,7 +90,7 @@ export class Model {
 
 /**
  * The compaction invariants: every stored record is one that was written at that offset; every key's latest record
- * is there (a latest tombstone may be gone, and then no older record of that key is); records without a key and
+ * at or above the log start is there (a latest tombstone may be gone, and then no older record of that key is); records without a key and
  * records at or above `untouchedFrom` are all there; below `dedupedBelow` each key appears at most once.
  * `mayBeLost(offset)` marks records that were never made durable (a crash may drop them).
  */
@@ -108,7 +113,7 @@ export async function checkCompacted(
   for (const r of records) if (r.key !== null) lastInLog.set(r.key, r.offset);
   const durableLatest = new Map<string, number>();
   for (const [offset, r] of model.byOffset) {
-    if (r.key === null || mayBeLost(offset)) continue;
+    if (r.key === null || mayBeLost(offset) || offset < log.logStartOffset) continue;
     durableLatest.set(r.key, Math.max(durableLatest.get(r.key) ?? -1, offset));
   }
   for (const [key, offset] of durableLatest) {
@@ -130,7 +135,8 @@ export async function checkCompacted(
   if (opts.dedupedBelow !== undefined) {
     const seen = new Set<string>();
     for (const r of records) {
-      if (r.offset >= opts.dedupedBelow || r.key === null) continue;
+      // Records below the log start (in the batch holding it) are logically gone already.
+      if (r.offset >= opts.dedupedBelow || r.offset < log.logStartOffset || r.key === null) continue;
       check(!seen.has(r.key), () => `key ${r.key} twice below ${opts.dedupedBelow}`);
       seen.add(r.key);
     }
