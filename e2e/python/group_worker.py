@@ -1,10 +1,11 @@
 """A long-running consumer-group member for e2e/test/group-failover.test.ts.
 
-  group_worker.py confluent|kafka-python BOOTSTRAP TOPIC GROUP SESSION_TIMEOUT_MS
+  group_worker.py confluent|kafka-python BOOTSTRAP TOPIC GROUP SESSION_TIMEOUT_MS [count]
 
 Subscribes (earliest when nothing is committed), processes records, and commits synchronously after
 each processed batch (manual commits, at-least-once). Prints JSON lines: {"assigned": [partitions]} on
 every assignment, {"p": partition, "o": offset, "k": key} per record, {"committed": n} after a commit.
+With `count` (benchmarks) it prints {"n": records} per batch instead of a line per record.
 Runs until SIGTERM (then leaves the group) or SIGKILL (the test's crash).
 """
 import signal
@@ -21,6 +22,9 @@ def stop(*_):
 
 
 signal.signal(signal.SIGTERM, stop)
+
+
+COUNT_ONLY = len(sys.argv) > 6 and sys.argv[6] == 'count'
 
 
 def run_confluent(bootstrap, topic, group, session_ms):
@@ -43,11 +47,12 @@ def run_confluent(bootstrap, topic, group, session_ms):
             if msg.error():
                 log('error:', msg.error())
                 continue
-            emit({'p': msg.partition(), 'o': msg.offset(), 'k': msg.key().decode()})
+            if not COUNT_ONLY:
+                emit({'p': msg.partition(), 'o': msg.offset(), 'k': msg.key().decode()})
             done += 1
         if done:
             consumer.commit(asynchronous=False)
-            emit({'committed': done})
+            emit({'n': done} if COUNT_ONLY else {'committed': done})
         sys.stdout.flush()
     consumer.close()
 
@@ -73,11 +78,12 @@ def run_kafka_python(bootstrap, topic, group, session_ms):
         done = 0
         for records in batches.values():
             for msg in records:
-                emit({'p': msg.partition, 'o': msg.offset, 'k': msg.key.decode()})
+                if not COUNT_ONLY:
+                    emit({'p': msg.partition, 'o': msg.offset, 'k': msg.key.decode()})
                 done += 1
         if done:
             consumer.commit()
-            emit({'committed': done})
+            emit({'n': done} if COUNT_ONLY else {'committed': done})
         sys.stdout.flush()
     consumer.close()
 
