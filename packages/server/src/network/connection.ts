@@ -12,6 +12,9 @@ import type { Logger } from '@tributary/common';
 import { Broker, NO_RESPONSE, unsupportedApiVersionsBody } from '@tributary/broker';
 import { ApiKey, ProtocolError, decodeRequestBody, encodeResponse, readRequestHeader, errorName } from '@tributary/protocol';
 
+/** Reading pauses once this many request bytes (or one maximal request) wait to be handled. */
+const MIN_QUEUED_BYTES_BOUND = 64 * 1024 * 1024;
+
 /** Pipeline-safe requests in flight per connection at most. */
 const MAX_PIPELINED_REQUESTS = 16;
 
@@ -35,6 +38,9 @@ export class Connection {
   #processing = false;
   #closed = false;
   #inFlight = 0;
+  /** Bytes of parsed frames waiting to be handled; reading pauses past #maxQueuedBytes. */
+  #queuedBytes = 0;
+  readonly #maxQueuedBytes: number;
   /** Resolves once every response started so far has been written: keeps responses in order. */
   #lastWrite: Promise<void> = Promise.resolve();
   onClose: (() => void) | null = null;
@@ -43,6 +49,7 @@ export class Connection {
     this.#socket = socket;
     this.#broker = broker;
     this.#limits = limits;
+    this.#maxQueuedBytes = Math.max(limits.maxRequestBytes, MIN_QUEUED_BYTES_BOUND);
     this.#remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.#logger = logger.child({ client: this.#remote });
     socket.setNoDelay(true);
@@ -87,8 +94,9 @@ export class Connection {
       }
       if (this.#buffered < 4 + size) break;
       this.#frames.push(this.#take(4 + size).subarray(4));
+      this.#queuedBytes += size;
     }
-    if (this.#frames.length >= this.#limits.maxQueuedRequests) this.#socket.pause();
+    if (this.#frames.length >= this.#limits.maxQueuedRequests || this.#queuedBytes >= this.#maxQueuedBytes) this.#socket.pause();
     if (!this.#processing) void this.#processQueue();
   }
 
@@ -133,6 +141,7 @@ export class Connection {
     try {
       while (!this.#closed && this.#frames.length > 0) {
         const frame = this.#frames.shift()!;
+        this.#queuedBytes -= frame.length;
         const parsed = this.#parseFrame(frame);
         if (parsed === null) continue;
         // Only pipeline-safe requests overlap; anything else sees every earlier request completed.
@@ -149,7 +158,7 @@ export class Connection {
         this.#inFlight++;
         void this.#lastWrite.finally(() => this.#inFlight--);
         if (!started.pipelined || this.#inFlight >= MAX_PIPELINED_REQUESTS) await this.#lastWrite;
-        if (this.#frames.length < this.#limits.maxQueuedRequests && this.#socket.isPaused()) this.#socket.resume();
+        if (this.#frames.length < this.#limits.maxQueuedRequests && this.#queuedBytes < this.#maxQueuedBytes && this.#socket.isPaused()) this.#socket.resume();
       }
     } finally {
       this.#processing = false;
