@@ -51,7 +51,8 @@
  * too: a group drops a record only for a later record of the same key that is kept by its own group in either state,
  * and drops a tombstone only after a pass that already removed every older value of its key. The checkpoint is written
  * after the last swap; a stale one only makes the next pass re-read more. A truncation lowers it first (see
- * `onTruncated`).
+ * `onTruncated`). As in Kafka, all this assumes cleaning stays below the high watermark (`uncleanableOffset`) and
+ * truncation above it: a truncation into the cleaned range can remove the record that made an older one obsolete.
  *
  * Concurrency: one pass at a time per log. The map and the cleaned files are built from an immutable snapshot of the
  * segment array without holding the writer queue; only the renames/deletes/fsyncs of a swap and the checkpoint write

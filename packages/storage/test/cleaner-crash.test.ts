@@ -165,6 +165,47 @@ describe('log cleaner crash safety', () => {
     }
   }, 300_000);
 
+  it('a crash while open() completes an interrupted swap is recovered the same way', async () => {
+    for (const seed of seeds(Number(process.env.CRASH_OPEN_SEEDS ?? 1))) {
+      for (const step of ['swap-committed', 'old-segments-deleted', 'indexes-renamed'] as const) {
+        const interrupted = async (): Promise<Setup> => {
+          const s = await setup(seed);
+          let fired = false;
+          const failpoint = (at: string): void => {
+            if (at === step && !fired) {
+              fired = true;
+              throw new Error('power loss');
+            }
+          };
+          await s.log.compact(s.nowMs, { ...s.compaction, failpoint }).catch(() => {});
+          s.mem.crash();
+          return s;
+        };
+        const dry = await interrupted();
+        dry.crashing.arm(Number.MAX_SAFE_INTEGER);
+        await (await openLog(dry.crashing, DIR, dry.config)).close();
+        const ops = dry.crashing.count;
+        for (let budget = 0; budget < ops; budget++) {
+          const s = await interrupted();
+          s.crashing.arm(budget);
+          await openLog(s.crashing, DIR, s.config)
+            .then((log) => log.close())
+            .catch(() => {});
+          s.crashing.disarm();
+          s.mem.crash();
+          const log = await openLog(s.mem, DIR, s.config);
+          try {
+            expect(s.mem.listFiles().some((f) => /\.cleaned|\.swap|\.deleted/.test(f))).toBe(false);
+            await checkCompacted(log, s.model);
+          } catch (err) {
+            throw new Error(`seed ${seed} step ${step} budget ${budget}/${ops}: ${String(err)}`);
+          }
+          await log.close();
+        }
+      }
+    }
+  }, 120_000);
+
   it('a committed swap is completed at open, an uncommitted one rolled back', async () => {
     for (const [step, completed] of [
       ['index-swap-renamed', 0],
