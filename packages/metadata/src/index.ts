@@ -1,0 +1,115 @@
+export { ErrorCode, RecordDecodeError, type ErrorCodeName } from './errors.ts';
+export { ZERO_UUID, UUID_BYTES, isValidUuid, randomUuid, uuidToBytes, bytesToUuid } from './uuid.ts';
+export {
+  ConfigResourceType,
+  NO_LEADER,
+  NO_LEADER_CHANGE,
+  describeRecord,
+  type BrokerListener,
+  type BrokerRegistrationChangeRecord,
+  type ConfigRecord,
+  type ConfigResourceTypeCode,
+  type FeatureLevelRecord,
+  type FenceBrokerRecord,
+  type MetadataRecord,
+  type MetadataRecordType,
+  type NextBrokerEpochRecord,
+  type PartitionChangeRecord,
+  type PartitionRecord,
+  type ProducerIdsRecord,
+  type RegisterBrokerRecord,
+  type RemoveTopicRecord,
+  type TopicRecord,
+  type UnfenceBrokerRecord,
+  type UnregisterBrokerRecord,
+} from './records.ts';
+export { RECORD_TYPE_CODES, RECORD_VERSIONS, encodeRecord, decodeRecord, encodeRecordBatch, decodeRecordBatch } from './codec.ts';
+export { MetadataImage, type BrokerImage, type ConfigMap, type PartitionImage, type TopicImage } from './image.ts';
+export { MetadataDelta, apply, applyAll } from './delta.ts';
+export { imageToRecords, imageFromRecords, encodeSnapshot, decodeSnapshot, imagesEqual } from './snapshot.ts';
+export { imageInvariantViolations, type InvariantOptions } from './invariants.ts';
+export {
+  controllerContext,
+  defaultControllerLimits,
+  uncleanElectionEnabled,
+  UNCLEAN_LEADER_ELECTION_ENABLE,
+  type ConfigSchema,
+  type ControllerContext,
+  type ControllerLimits,
+  type ControllerResult,
+} from './controller/context.ts';
+export { placeReplicas, rackAlternated, type PlacementBroker } from './controller/placement.ts';
+export { bestLeader, leaderAndIsrChange, partitionChange, RecordBuilder, type LeaderAndIsrOptions } from './controller/election.ts';
+export {
+  createTopics,
+  createPartitions,
+  deleteTopics,
+  topicNameProblem,
+  topicCollisionKey,
+  TOPIC_NAME_MAX_LENGTH,
+  type CreatableTopic,
+  type CreatableReplicaAssignment,
+  type CreatableTopicConfig,
+  type CreatableTopicResult,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type CreatePartitionsAssignment,
+  type CreatePartitionsTopic,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreatePartitionsTopicResult,
+  type DeleteTopicState,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type DeletableTopicResult,
+} from './controller/topics.ts';
+export {
+  AlterConfigOp,
+  alterConfigs,
+  incrementalAlterConfigs,
+  type AlterableConfig,
+  type AlterConfigsRequest,
+  type AlterConfigsResource,
+  type AlterConfigsResourceResponse,
+  type AlterConfigsResponse,
+  type IncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResource,
+} from './controller/configs.ts';
+export {
+  BrokerSessions,
+  brokerHeartbeat,
+  electLeaderlessPartitions,
+  fenceBroker,
+  fenceStaleBrokers,
+  registerBroker,
+  removeBrokerFromPartitions,
+  unregisterBroker,
+  type BrokerHeartbeatRequest,
+  type BrokerHeartbeatResponse,
+  type BrokerRegistrationFeature,
+  type BrokerRegistrationRequest,
+  type BrokerRegistrationResponse,
+  type BrokerSession,
+  type FenceStaleBrokersResponse,
+  type SessionResult,
+  type UnregisterBrokerRequest,
+  type UnregisterBrokerResponse,
+} from './controller/brokers.ts';
+export {
+  alterPartition,
+  electLeaders,
+  ElectionType,
+  type AlterPartitionIsrMember,
+  type AlterPartitionPartition,
+  type AlterPartitionPartitionResult,
+  type AlterPartitionRequest,
+  type AlterPartitionResponse,
+  type AlterPartitionTopic,
+  type AlterPartitionTopicResult,
+  type ElectLeadersPartitionResult,
+  type ElectLeadersRequest,
+  type ElectLeadersResponse,
+  type ElectLeadersTopicPartitions,
+  type ElectLeadersTopicResult,
+} from './controller/partitions.ts';
+export { allocateProducerIds, PRODUCER_ID_BLOCK_SIZE, type AllocateProducerIdsRequest, type AllocateProducerIdsResponse } from './controller/producer-ids.ts';
