@@ -87,6 +87,8 @@ const WRITE_CHUNK_BYTES = 1 << 20;
  * integer range as zigzag varlongs.
  */
 const MAX_DELETE_HORIZON_MS = 2 ** 51;
+/** Records decoded between two turns given back to the event loop (decoding and re-compressing are synchronous). */
+const YIELD_EVERY_RECORDS = 512;
 /** Producer ids tracked per pass; past it every emptied producer batch is kept (safe, slightly larger). */
 const MAX_TRACKED_PRODUCERS = 1_000_000;
 
@@ -688,10 +690,22 @@ async function readSegment(segment: LogSegment, verifyCrc: boolean, visit: (batc
   if (!segment.acquire()) throw new CleaningAborted(`segment ${segment.baseOffset} was deleted during cleaning`);
   try {
     const size = segment.size;
-    const result = await segment.scan(from, size, verifyCrc, (header, _position, chunk, chunkPos) => {
-      assert(header.sizeInBytes >= BATCH_HEADER_BYTES, 'cleaner: short batch');
-      return visit(chunk.subarray(chunkPos, chunkPos + header.sizeInBytes));
-    });
+    let work = 0;
+    const result = await segment.scan(
+      from,
+      size,
+      verifyCrc,
+      (header, _position, chunk, chunkPos) => {
+        assert(header.sizeInBytes >= BATCH_HEADER_BYTES, 'cleaner: short batch');
+        work += 1 + Math.max(0, header.recordsCount);
+        return visit(chunk.subarray(chunkPos, chunkPos + header.sizeInBytes));
+      },
+      () => {
+        if (work < YIELD_EVERY_RECORDS) return false;
+        work = 0;
+        return true;
+      },
+    );
     if (result.stop !== null) throw new Error(`corrupt batch (${result.stop}) at position ${result.validEnd} of ${segment.logPath}`);
     return result.validEnd;
   } finally {

@@ -304,9 +304,16 @@ export class LogSegment {
 
   /**
    * Scans batches in [from, to) chunk by chunk, checking each (CRC too when `verifyCrc`), and calls `visit` with each
-   * good header. Stops at the first bad or incomplete batch. Never throws on garbage.
+   * good header. Stops at the first bad or incomplete batch. Never throws on garbage. When `shouldYield` says so after
+   * a batch, the scan gives the event loop a turn before the next one.
    */
-  async scan(from: number, to: number, verifyCrc: boolean, visit: (header: BatchHeader, position: number, chunk: Buffer, chunkPos: number) => boolean | void): Promise<ScanResult> {
+  async scan(
+    from: number,
+    to: number,
+    verifyCrc: boolean,
+    visit: (header: BatchHeader, position: number, chunk: Buffer, chunkPos: number) => boolean | void,
+    shouldYield?: () => boolean,
+  ): Promise<ScanResult> {
     let pos = from;
     let batches = 0;
     const maxRounds = Math.ceil((to - from) / BATCH_HEADER_BYTES) + 2;
@@ -345,6 +352,8 @@ export class LogSegment {
         batches++;
         if (visit(header, pos + p, chunk, p) === false) return { validEnd: pos + p + size, stop: null, batches };
         p += size;
+        // A long synchronous run over a chunk of small batches (the log cleaner decodes each) lets other work in.
+        if (shouldYield?.() === true) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       pos += p;
     }
