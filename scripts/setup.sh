@@ -66,6 +66,18 @@ log "pnpm $("$PNPM_BIN" --version) at $PNPM_BIN"
 # 3. Workspace dependencies.
 cd "$REPO_ROOT"
 export COREPACK_ENABLE_STRICT=0
+# Native addons (the optional hardware CRC-32C) build against the headers that ship with the node
+# binary's npm package, so node-gyp never tries to download them.
+NODE_HEADERS_DIR="$("$NODE_BIN" -e '
+const path = require("path"), fs = require("fs");
+const roots = [path.dirname(path.dirname(fs.realpathSync(process.execPath)))];
+const pkgs = path.join(roots[0], "node_modules");
+if (fs.existsSync(pkgs)) for (const d of fs.readdirSync(pkgs)) if (d.startsWith("node-")) roots.push(path.join(pkgs, d));
+roots.push("/usr");
+const hit = roots.find((r) => fs.existsSync(path.join(r, "include/node/node_api.h")) && fs.existsSync(path.join(r, "include/node/common.gypi")));
+process.stdout.write(hit ?? "");
+')"
+if [ -n "$NODE_HEADERS_DIR" ]; then export npm_config_nodedir="$NODE_HEADERS_DIR"; fi
 if [ "${CI:-}" = "true" ]; then
   "$PNPM_BIN" install --frozen-lockfile >&2
 elif ! "$PNPM_BIN" install --frozen-lockfile >&2; then
