@@ -27,7 +27,7 @@ import {
   type MetadataRecord,
   type MetadataRecordType,
 } from './records.ts';
-import { bytesToUuid, UUID_BYTES, uuidToBytes } from './uuid.ts';
+import { bytesToUuid, UUID_BYTES, writeUuid } from './uuid.ts';
 
 /** Wire codes of the record types (Kafka's metadata api keys where one exists; ours from 128). */
 export const RECORD_TYPE_CODES: Readonly<Record<MetadataRecordType, number>> = Object.freeze({
@@ -122,25 +122,51 @@ class Writer {
   }
 
   string(v: string): void {
-    const bytes = utf8Encoder.encode(v);
-    this.uvarint(bytes.length, 'string length');
-    this.bytes(bytes);
+    this.#utf8(v, 0);
   }
 
   nullableString(v: string | null): void {
-    if (v === null) {
-      this.uvarint(0, 'string length');
+    if (v === null) this.uvarint(0, 'string length');
+    else this.#utf8(v, 1);
+  }
+
+  /** Length (+ bias) then UTF-8 bytes; ASCII, the common case, without an intermediate array. */
+  #utf8(v: string, bias: number): void {
+    let ascii = true;
+    for (let i = 0; i < v.length; i++) {
+      if (v.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) {
+      const bytes = utf8Encoder.encode(v);
+      this.uvarint(bytes.length + bias, 'string length');
+      this.bytes(bytes);
       return;
     }
-    const bytes = utf8Encoder.encode(v);
-    this.uvarint(bytes.length + 1, 'string length');
-    this.bytes(bytes);
+    this.uvarint(v.length + bias, 'string length');
+    this.#ensure(v.length);
+    for (let i = 0; i < v.length; i++) this.#buf[this.#pos++] = v.charCodeAt(i);
+  }
+
+  reset(): void {
+    this.#pos = 0;
+  }
+
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** The bytes written so far, as a view (valid until the next write). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
   }
 
   uuid(v: string, what: string): void {
-    const bytes = uuidToBytes(v);
-    assert(bytes !== null, () => `${what}: "${v}" is not a 22-character base64url uuid`);
-    this.bytes(bytes);
+    this.#ensure(UUID_BYTES);
+    assert(writeUuid(v, this.#buf, this.#pos), () => `${what}: "${v}" is not a 22-character base64url uuid`);
+    this.#pos += UUID_BYTES;
   }
 
   int32Array(v: readonly number[], what: string): void {
@@ -504,10 +530,12 @@ export function encodeRecordBatch(records: readonly MetadataRecord[]): Uint8Arra
   const w = new Writer();
   w.uvarint(BATCH_FORMAT, 'batch format');
   w.uvarint(records.length, 'batch count');
+  const scratch = new Writer();
   for (const record of records) {
-    const bytes = encodeRecord(record);
-    w.uvarint(bytes.length, 'record length');
-    w.bytes(bytes);
+    scratch.reset();
+    writeRecord(scratch, record);
+    w.uvarint(scratch.length, 'record length');
+    w.bytes(scratch.view());
   }
   return w.finish();
 }

@@ -36,7 +36,9 @@ function isBrokerId(id: number): boolean {
 }
 
 function distinct(xs: readonly number[]): boolean {
-  return new Set(xs).size === xs.length;
+  if (xs.length > 16) return new Set(xs).size === xs.length;
+  for (let i = 1; i < xs.length; i++) for (let j = 0; j < i; j++) if (xs[i] === xs[j]) return false;
+  return true;
 }
 
 /** Structural rules every partition state obeys, whatever the brokers' states. */

@@ -9,30 +9,38 @@ export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 /** Kafka reserves 0..99 (as a 128-bit number) for special ids such as the metadata topic's; random ids avoid them. */
 const RESERVED_BELOW = 100;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const VALUES = new Map<string, number>([...ALPHABET].map((c, i) => [c, i]));
+/** Character code → 6-bit value, -1 for characters outside the alphabet. */
+const VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 /** Attempts to draw a fresh id before giving up (a clash is astronomically unlikely with a real Rng). */
 const MAX_DRAWS = 64;
 
 export function uuidToBytes(uuid: string): Uint8Array | null {
-  if (uuid.length !== 22) return null;
   const out = new Uint8Array(UUID_BYTES);
+  return writeUuid(uuid, out, 0) ? out : null;
+}
+
+/** Writes the uuid's 16 bytes at `offset`; false (bytes undefined) when the text is not a canonical uuid. */
+export function writeUuid(uuid: string, out: Uint8Array, offset: number): boolean {
+  if (uuid.length !== 22) return false;
   let acc = 0;
   let bits = 0;
   let n = 0;
   for (let i = 0; i < 22; i++) {
-    const v = VALUES.get(uuid[i]!);
-    if (v === undefined) return null;
+    const code = uuid.charCodeAt(i);
+    const v = code < 128 ? VALUES[code]! : -1;
+    if (v < 0) return false;
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
+      if (n < UUID_BYTES) out[offset + n] = (acc >> bits) & 0xff;
+      n++;
       acc &= (1 << bits) - 1;
     }
   }
   // 22 characters carry 132 bits: the last 4 must be zero or the text is not canonical.
-  if (n !== UUID_BYTES || acc !== 0) return null;
-  return out;
+  return n === UUID_BYTES && acc === 0;
 }
 
 export function bytesToUuid(bytes: Uint8Array, offset = 0): string {
@@ -52,8 +60,10 @@ export function bytesToUuid(bytes: Uint8Array, offset = 0): string {
   return s;
 }
 
+const scratch = new Uint8Array(UUID_BYTES);
+
 export function isValidUuid(uuid: string): boolean {
-  return uuidToBytes(uuid) !== null;
+  return writeUuid(uuid, scratch, 0);
 }
 
 /**

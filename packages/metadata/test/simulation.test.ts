@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { imageFromRecords, imageToRecords } from '../src/index.ts';
+import { runSimulation } from './simulation.ts';
+
+const SEEDS = Number(process.env.METADATA_SIM_SEEDS ?? 60);
+const STEPS = Number(process.env.METADATA_SIM_STEPS ?? 250);
+
+describe('seeded operation sequences keep the invariants after every step', () => {
+  it(`${SEEDS} seeds × ${STEPS} steps`, () => {
+    const totals: Record<string, number> = {};
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const report = runSimulation({ seed, steps: STEPS });
+      // Structural equality too (the per-step checks compare snapshot bytes).
+      expect(imageFromRecords(report.log)).toEqual(report.image);
+      for (const [k, v] of Object.entries(report.counters)) totals[k] = (totals[k] ?? 0) + v;
+    }
+    // Coverage: the interesting paths happened.
+    const seen = (prefix: string): number => Object.entries(totals).filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+    expect(totals['register ok']).toBeGreaterThan(0);
+    expect(totals['register error 101']).toBeGreaterThan(0); // duplicate registration
+    expect(seen('heartbeat shutdown')).toBeGreaterThan(0);
+    expect(seen('heartbeat fence')).toBeGreaterThan(0);
+    expect(seen('expire fenced 1') + seen('expire fenced 2')).toBeGreaterThan(0);
+    expect(totals['create 0']).toBeGreaterThan(0);
+    expect(totals['create 38']).toBeGreaterThan(0); // INVALID_REPLICATION_FACTOR
+    expect(totals['create 39']).toBeGreaterThan(0); // INVALID_REPLICA_ASSIGNMENT
+    expect(totals['alter-partition 0']).toBeGreaterThan(0);
+    expect(totals['alter-partition 74']).toBeGreaterThan(0); // FENCED_LEADER_EPOCH
+    expect(totals['alter-partition 107']).toBeGreaterThan(0); // INELIGIBLE_REPLICA
+    expect(totals['alter-partition 77']).toBeGreaterThan(0); // STALE_BROKER_EPOCH
+    expect(totals['delete 0']).toBeGreaterThan(0);
+    expect(totals['unregister 0']).toBeGreaterThan(0);
+    expect(seen('elect 0 changed') + seen('elect 1 changed')).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a long run, replay checked every 25 steps', () => {
+    const report = runSimulation({ seed: 4242, steps: 3000, brokerIds: 7, replayEvery: 25 });
+    expect(report.records).toBeGreaterThan(1000);
+    expect(imageFromRecords(imageToRecords(report.image))).toEqual(report.image);
+  }, 120_000);
+});
