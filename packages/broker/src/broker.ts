@@ -54,6 +54,7 @@ export class Broker {
   readonly #advertised: Listener;
   #retentionTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
+  #cleanerTimer: { cancel(): void } | null = null;
   #stopGroupStore: () => void = () => {};
   #closed = false;
 
@@ -84,6 +85,7 @@ export class Broker {
     broker.#stopGroupStore = stopGroupStore;
     broker.#scheduleRetention();
     broker.#scheduleFlush();
+    if (opts.config.bool('log.cleaner.enable')) broker.#scheduleCleaner();
     return broker;
   }
 
@@ -128,6 +130,7 @@ export class Broker {
     this.#closed = true;
     this.#retentionTimer?.cancel();
     this.#flushTimer?.cancel();
+    this.#cleanerTimer?.cancel();
     this.#stopGroupStore();
     this.groups.close();
     await this.replicas.close();
@@ -143,6 +146,16 @@ export class Broker {
         .flushDue()
         .catch((err) => this.logger.error({ err }, 'flush pass failed'))
         .finally(() => !this.#closed && this.#scheduleFlush());
+    });
+  }
+
+  #scheduleCleaner(): void {
+    this.#cleanerTimer = this.timer.after(this.config.int('log.cleaner.backoff.ms'), () => {
+      if (this.#closed) return;
+      this.replicas
+        .compactDue(this.config.int('log.cleaner.dedupe.buffer.size'))
+        .catch((err) => this.logger.error({ err }, 'cleaner round failed'))
+        .finally(() => !this.#closed && this.#scheduleCleaner());
     });
   }
 

@@ -14,9 +14,12 @@ import type { TopicRecord, TopicRegistry } from './metadata/topic-registry.ts';
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 
 export function logConfigFor(c: ResolvedTopicConfig): LogConfig {
+  // A compacted log rolls by max.compaction.lag.ms too, so the active segment (never cleaned)
+  // cannot hold records past that lag (Kafka does the same).
+  const compacted = c.cleanupPolicy.includes('compact');
   return {
     segmentBytes: c.segmentBytes,
-    segmentMs: c.segmentMs,
+    segmentMs: compacted ? Math.min(c.segmentMs, c.maxCompactionLagMs) : c.segmentMs,
     segmentIndexBytes: c.segmentIndexBytes,
     indexIntervalBytes: c.indexIntervalBytes,
     retentionMs: c.retentionMs,
@@ -132,6 +135,44 @@ export class ReplicaManager {
       }
     }
     return deleted;
+  }
+
+  /**
+   * One cleaner round: every compacted partition whose dirty ratio, max.compaction.lag.ms or a due
+   * tombstone horizon calls for it gets a pass, dirtiest first. Nothing at or above the high
+   * watermark is cleaned. Errors are logged per partition and never stop the round.
+   */
+  async compactDue(offsetMapBytes: number): Promise<number> {
+    const nowMs = this.#clock.nowMs();
+    const candidates: { p: Partition; ratio: number }[] = [];
+    for (const p of this.#partitions.values()) {
+      if (!p.config.cleanupPolicy.includes('compact')) continue;
+      candidates.push({ p, ratio: p.log.cleanableDirtyRatio(nowMs, { minCompactionLagMs: p.config.minCompactionLagMs, uncleanableOffset: p.highWatermark }) });
+    }
+    candidates.sort((a, b) => b.ratio - a.ratio);
+    let cleaned = 0;
+    for (const { p } of candidates) {
+      try {
+        const result = await p.log.compact(nowMs, {
+          deleteRetentionMs: p.config.deleteRetentionMs,
+          minCleanableDirtyRatio: p.config.minCleanableDirtyRatio,
+          minCompactionLagMs: p.config.minCompactionLagMs,
+          maxCompactionLagMs: p.config.maxCompactionLagMs,
+          uncleanableOffset: p.highWatermark,
+          offsetMapBytes,
+        });
+        if (result.cleaned) {
+          cleaned++;
+          this.#logger.info(
+            { topic: p.topic, partition: p.index, bytesBefore: result.bytesBefore, bytesAfter: result.bytesAfter, recordsRemoved: result.recordsRemoved, tombstonesRemoved: result.tombstonesRemoved },
+            'compacted partition',
+          );
+        }
+      } catch (err) {
+        this.#logger.error({ topic: p.topic, partition: p.index, err }, 'compaction failed for partition; will retry next round');
+      }
+    }
+    return cleaned;
   }
 
   /** Applies flush.ms to partitions that set it; partitions on the default (never) are left to the OS. */

@@ -50,6 +50,8 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'log.cleaner.min.compaction.lag.ms', type: 'long', defaultValue: '0', min: 0, doc: 'minimum compaction lag' }),
   def({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', defaultValue: LONG_MAX, min: 1, doc: 'maximum compaction lag' }),
   def({ name: 'log.cleaner.threads', type: 'int', defaultValue: '1', min: 0, doc: 'cleaner threads', inert: true }),
+  def({ name: 'log.cleaner.backoff.ms', type: 'long', defaultValue: '15000', min: 1, doc: 'pause between cleaner rounds' }),
+  def({ name: 'log.cleaner.dedupe.buffer.size', type: 'long', defaultValue: '134217728', min: 1048576, max: 2147483647, doc: 'memory for the key → offset map of one cleaner pass' }),
   def({ name: 'log.message.timestamp.type', type: 'string', defaultValue: 'CreateTime', oneOf: ['CreateTime', 'LogAppendTime'], doc: 'timestamp type' }),
   def({ name: 'log.message.timestamp.before.max.ms', type: 'long', defaultValue: LONG_MAX, min: 0, doc: 'max timestamp lag into the past' }),
   def({ name: 'log.message.timestamp.after.max.ms', type: 'long', defaultValue: '3600000', min: 0, doc: 'max timestamp lead into the future' }),
