@@ -30,14 +30,15 @@ export interface QuorumTiming {
 
 /**
  * 50 ms ticks. A follower stands 750 ms after its last answer from the leader; a split vote costs one more
- * randomised election timeout of 300-600 ms; so a failover takes about 0.8-1.5 s. A caught-up follower long-polls
- * (200 ms), so an entry reaches it as soon as the leader has it durable.
+ * randomised election timeout of 300-600 ms; so a failover takes about 0.8-1.5 s. A caught-up follower fetches again
+ * as soon as an answer arrives (fetchIntervalTicks 0) and the leader holds that fetch for up to 200 ms until it has
+ * something new, so an entry reaches the followers as soon as the leader has it durable.
  */
 export const defaultTiming: Readonly<QuorumTiming> = Object.freeze({
   tickMs: 50,
   electionTimeoutTicks: 6,
   fetchTimeoutTicks: 15,
-  fetchIntervalTicks: 1,
+  fetchIntervalTicks: 0,
   requestTimeoutTicks: 8,
   fetchMaxWaitMs: 200,
 });

@@ -105,7 +105,11 @@ export interface RaftNodeOptions {
   electionTimeoutTicks: number;
   /** A follower without a successful fetch this long stands (voters); a leader without fetches from a majority this long resigns. */
   fetchTimeoutTicks: number;
-  /** A caught-up follower polls the leader this often. */
+  /**
+   * A caught-up follower polls the leader this often. 0: it fetches again as soon as an answer arrives; only for a
+   * transport whose leader side long-polls (holds an answer with nothing new, like Kafka's MaxWaitMs), else it spins.
+   * Error answers always wait at least one tick.
+   */
   fetchIntervalTicks: number;
   /** An unanswered request (vote, fetch, begin/end epoch) is re-sent after this; default 2 * fetchIntervalTicks + 2. */
   requestTimeoutTicks?: number;
@@ -190,6 +194,8 @@ export class RaftNode {
   readonly #limits: RaftLimits;
   readonly #fetchTimeoutTicks: number;
   readonly #fetchIntervalTicks: number;
+  /** Wait after an error answer to a fetch (at least one tick, even when fetchIntervalTicks is 0). */
+  readonly #fetchErrorBackoffTicks: number;
   readonly #requestTimeoutTicks: number;
   readonly #endQuorumBackoffTicks: number;
 
@@ -217,7 +223,7 @@ export class RaftNode {
   #persistSnapshot: Snapshot | null = null;
 
   constructor(opts: RaftNodeOptions) {
-    assert(opts.fetchIntervalTicks > 0, 'fetchIntervalTicks must be positive');
+    assert(Number.isInteger(opts.fetchIntervalTicks) && opts.fetchIntervalTicks >= 0, 'fetchIntervalTicks must be a non-negative integer');
     assert(opts.fetchTimeoutTicks > opts.fetchIntervalTicks, 'fetchTimeoutTicks must exceed fetchIntervalTicks');
     const isVoter = opts.voters.includes(opts.nodeId);
     if (opts.isObserver !== undefined) assert(opts.isObserver === !isVoter, () => `node ${opts.nodeId}: isObserver=${opts.isObserver} disagrees with voters [${opts.voters.join(',')}]`);
@@ -230,6 +236,7 @@ export class RaftNode {
     for (const [key, value] of Object.entries(this.#limits)) assert(Number.isInteger(value) && value > 0, `limit ${key} must be a positive integer`);
     this.#fetchTimeoutTicks = opts.fetchTimeoutTicks;
     this.#fetchIntervalTicks = opts.fetchIntervalTicks;
+    this.#fetchErrorBackoffTicks = Math.max(1, opts.fetchIntervalTicks);
     this.#requestTimeoutTicks = opts.requestTimeoutTicks ?? 2 * opts.fetchIntervalTicks + 2;
     this.#endQuorumBackoffTicks = opts.endQuorumBackoffTicks ?? Math.max(1, Math.floor(opts.electionTimeoutTicks / 2));
     assert(this.#requestTimeoutTicks > 0 && this.#endQuorumBackoffTicks > 0, 'request timeout and end-quorum backoff must be positive');
@@ -882,7 +889,7 @@ export class RaftNode {
       return;
     }
     if (m.epoch < s.epoch || m.from !== s.leaderId || m.error !== 'none') {
-      s.nextFetchTick = this.#now + this.#fetchIntervalTicks;
+      s.nextFetchTick = this.#now + this.#fetchErrorBackoffTicks;
       return;
     }
     // The answer must be about our log as it is now (the leader's log in this epoch only grows, so then it
@@ -945,7 +952,7 @@ export class RaftNode {
     if (m.epoch < s.epoch || m.from !== s.leaderId || m.error !== 'none') {
       // The leader moved on (a newer snapshot, a new epoch): start over with a plain fetch.
       s.snapshot = null;
-      s.nextFetchTick = this.#now + this.#fetchIntervalTicks;
+      s.nextFetchTick = this.#now + this.#fetchErrorBackoffTicks;
       return;
     }
     this.#leaderContact(s);
