@@ -5,7 +5,7 @@
  */
 import { encodeRecordBatch, decodeRecordBatch } from './codec.ts';
 import { applyAll } from './delta.ts';
-import { MetadataImage } from './image.ts';
+import { MetadataImage, type BrokerImage, type ConfigMap, type PartitionImage, type TopicImage } from './image.ts';
 import { ConfigResourceType, type MetadataRecord } from './records.ts';
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -77,12 +77,59 @@ export function decodeSnapshot(bytes: Uint8Array): MetadataImage {
   return imageFromRecords(decodeRecordBatch(bytes));
 }
 
-/** Equality of cluster state: equal images have byte-identical snapshots. */
+/**
+ * Equality of cluster state, field by field (not through imageToRecords, so a field a snapshot forgot to carry
+ * still makes images differ). Collections compare by key, whatever their insertion order.
+ */
 export function imagesEqual(a: MetadataImage, b: MetadataImage): boolean {
   if (a === b) return true;
-  const x = encodeSnapshot(a);
-  const y = encodeSnapshot(b);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  if (a.nextProducerId !== b.nextProducerId || a.nextBrokerEpoch !== b.nextBrokerEpoch) return false;
+  if (!mapsEqual(a.features, b.features, (x, y) => x === y)) return false;
+  if (!mapsEqual(a.brokers, b.brokers, brokersEqual)) return false;
+  if (!mapsEqual(a.topicsById, b.topicsById, topicsEqual)) return false;
+  if (!mapsEqual(a.topicsByName, b.topicsByName, topicsEqual)) return false;
+  const configsEqual = (x: ConfigMap, y: ConfigMap): boolean => mapsEqual(x, y, (u, v) => u === v);
+  return mapsEqual(a.topicConfigs, b.topicConfigs, configsEqual) && mapsEqual(a.brokerConfigs, b.brokerConfigs, configsEqual);
+}
+
+function mapsEqual<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>, eq: (x: V, y: V) => boolean): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    if (!b.has(k) || !eq(v, b.get(k)!)) return false;
+  }
   return true;
+}
+
+function listsEqual<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function brokersEqual(a: BrokerImage, b: BrokerImage): boolean {
+  return (
+    a.brokerId === b.brokerId &&
+    a.incarnationId === b.incarnationId &&
+    a.brokerEpoch === b.brokerEpoch &&
+    a.rack === b.rack &&
+    a.fenced === b.fenced &&
+    a.inControlledShutdown === b.inControlledShutdown &&
+    a.listeners.length === b.listeners.length &&
+    a.listeners.every((l, i) => l.name === b.listeners[i]!.name && l.host === b.listeners[i]!.host && l.port === b.listeners[i]!.port)
+  );
+}
+
+function partitionsEqual(a: PartitionImage, b: PartitionImage): boolean {
+  return (
+    a.topicId === b.topicId &&
+    a.partitionId === b.partitionId &&
+    a.leader === b.leader &&
+    a.leaderEpoch === b.leaderEpoch &&
+    a.partitionEpoch === b.partitionEpoch &&
+    listsEqual(a.replicas, b.replicas) &&
+    listsEqual(a.isr, b.isr)
+  );
+}
+
+function topicsEqual(a: TopicImage, b: TopicImage): boolean {
+  return a.name === b.name && a.topicId === b.topicId && a.partitions.length === b.partitions.length && a.partitions.every((p, i) => partitionsEqual(p, b.partitions[i]!));
 }
