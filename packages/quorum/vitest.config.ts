@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-// The process tests start real quorums; every wait inside them is bounded well below this.
-export default defineConfig({ test: { testTimeout: 120_000, hookTimeout: 30_000 } });
+// The process tests start real quorums (every wait inside them is bounded well below this) and assert a failover
+// time: files run one at a time so they do not compete for the two cores.
+export default defineConfig({ test: { testTimeout: 120_000, hookTimeout: 30_000, fileParallelism: false } });
