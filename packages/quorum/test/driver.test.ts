@@ -6,6 +6,7 @@ import { MemoryFileSystem } from '@tributary/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProposalError } from '../src/driver.ts';
 import { QuorumNode } from '../src/node.ts';
+import type { StoredLogLimits } from '../src/stored-log.ts';
 import { encodeKvCommand } from '../src/state-machine.ts';
 import { freePort, waitFor } from './process-cluster.ts';
 
@@ -16,14 +17,25 @@ afterEach(async () => {
   nodes = [];
 });
 
-async function startQuorum(opts: { maxPendingProposals?: number } = {}): Promise<QuorumNode[]> {
-  const voters = new Map<number, string>();
+interface QuorumOptions {
+  maxPendingProposals?: number;
+  logLimits?: Partial<StoredLogLimits>;
+}
+
+const fileSystems = new Map<number, MemoryFileSystem>();
+let voters = new Map<number, string>();
+
+function startNode(id: number, opts: QuorumOptions): Promise<QuorumNode> {
+  let fs = fileSystems.get(id);
+  if (!fs) fileSystems.set(id, (fs = new MemoryFileSystem()));
+  return QuorumNode.start({ nodeId: id, voters, listen: voters.get(id)!, dataDir: `/data/n${id}`, fs, logger: silentLogger, maxPendingProposals: opts.maxPendingProposals, logLimits: opts.logLimits });
+}
+
+async function startQuorum(opts: QuorumOptions = {}): Promise<QuorumNode[]> {
+  fileSystems.clear();
+  voters = new Map<number, string>();
   for (let id = 1; id <= 3; id++) voters.set(id, `127.0.0.1:${await freePort()}`);
-  nodes = await Promise.all(
-    [...voters].map(([id, address]) =>
-      QuorumNode.start({ nodeId: id, voters, listen: address, dataDir: `/data/n${id}`, fs: new MemoryFileSystem(), logger: silentLogger, maxPendingProposals: opts.maxPendingProposals }),
-    ),
-  );
+  nodes = await Promise.all([...voters.keys()].map((id) => startNode(id, opts)));
   return nodes;
 }
 
@@ -65,5 +77,25 @@ describe('QuorumDriver', () => {
     expect(rejected.length).toBeGreaterThanOrEqual(200);
     expect(rejected.every((e) => e instanceof ProposalError && e.reason === 'overloaded')).toBe(true);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(300 - rejected.length);
+  });
+
+  it('serves a lagging follower and a restarted node from disk when the entries left the in-memory tail', async () => {
+    const opts = { logLimits: { maxTailEntries: 16, maxWindowEntries: 64 } };
+    const all = await startQuorum(opts);
+    const leader = await leaderOf(all);
+    const lagging = all.find((n) => n !== leader)!;
+    await lagging.stop();
+    nodes = all.filter((n) => n !== lagging);
+    const results = await Promise.all(Array.from({ length: 600 }, (_, i) => leader.driver.propose(encodeKvCommand({ key: `k${i}`, value: `${i}` }))));
+    const end = Math.max(...results.map((r) => r.offset)) + 1;
+    // Back with the same disk: it re-applies its own log from disk, then fetches the rest, which the leader reads from disk.
+    const restarted = await startNode(lagging.nodeId, opts);
+    nodes.push(restarted);
+    await waitFor('the restarted node to catch up', 20_000, () => restarted.driver.appliedOffset >= end);
+    expect(restarted.stateMachine.size).toBe(600);
+    expect(JSON.stringify(restarted.stateMachine.entries())).toBe(JSON.stringify(leader.stateMachine.entries()));
+    expect(leader.driver.stats.fetchesQueued).toBeGreaterThan(0);
+    expect(leader.log.stats.loads).toBeGreaterThan(0);
+    expect(restarted.log.stats.readMisses).toBe(0);
   });
 });
