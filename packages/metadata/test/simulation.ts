@@ -109,131 +109,144 @@ export function runSimulation(opts: SimulationOptions): SimulationReport {
     const before = image;
     nowMs += rng.int(400);
     const roll = rng.int(100);
-    let op: string;
-    if (roll < 14) {
-      op = 'register';
-      const id = randomBroker();
-      // Sometimes a restart: a new incarnation.
-      if (rng.int(3) === 0) generation.set(id, (generation.get(id) ?? 0) + 1);
-      const r = commit(
-        registerBroker(
-          image,
-          sessions,
-          { brokerId: id, incarnationId: incarnation(id, generation.get(id) ?? 0), listeners: [{ name: 'PLAINTEXT', host: `b${id}`, port: 9092 }], rack: rng.int(2) === 0 ? `r${id % 2}` : null, features: [] },
-          nowMs,
-          ctx,
-        ),
-      );
-      count(r.errorCode === ErrorCode.NONE ? 'register ok' : `register error ${r.errorCode}`);
-    } else if (roll < 40) {
-      op = 'heartbeat';
-      const id = randomBroker();
-      const b = image.broker(id);
-      const session = sessions.get(id);
-      const caughtUp = rng.int(4) !== 0;
-      const offset = caughtUp ? log.length : Math.max(0, (session?.registrationOffset ?? 1) - 1);
-      const wantFence = rng.int(12) === 0;
-      const wantShutDown = rng.int(12) === 0;
-      const r = commit(brokerHeartbeat(image, sessions, { brokerId: id, brokerEpoch: b?.brokerEpoch ?? -1, currentMetadataOffset: offset, wantFence, wantShutDown }, nowMs, ctx));
-      if (r.errorCode === ErrorCode.NONE && r.isFenced !== image.broker(id)!.fenced) fail(step, op, `heartbeat says isFenced=${r.isFenced}, image says ${image.broker(id)!.fenced}`);
-      if (r.shouldShutDown && !image.broker(id)!.fenced) fail(step, op, 'told to shut down while unfenced');
-      if (r.shouldShutDown && image.sortedTopics().some((t) => t.partitions.some((p) => p.leader === id))) fail(step, op, 'told to shut down while leading');
-      count(`heartbeat${wantFence ? ' fence' : ''}${wantShutDown ? ' shutdown' : ''} ${r.errorCode === ErrorCode.NONE ? (r.isFenced ? 'fenced' : 'unfenced') : 'error'}`);
-    } else if (roll < 46) {
-      op = 'expire';
-      nowMs += rng.int(1500);
-      const r = commit(fenceStaleBrokers(image, sessions, nowMs, ctx));
-      count(`expire fenced ${r.fencedBrokerIds.length}`);
-    } else if (roll < 58) {
-      op = 'create';
-      const name = TOPIC_NAMES[rng.int(TOPIC_NAMES.length)]!;
-      const manual = rng.int(4) === 0;
-      const registered = [...image.brokers.keys()];
-      const rf = 1 + rng.int(3);
-      const assignments = manual
-        ? Array.from({ length: 1 + rng.int(3) }, (_, partitionIndex) => ({ partitionIndex, brokerIds: pickDistinct(rng, registered.length > 0 ? registered : [1], rf) }))
-        : [];
-      const configs = rng.int(3) === 0 ? [{ name: 'unclean.leader.election.enable', value: rng.int(2) === 0 ? 'true' : 'false' }] : [];
-      const r = commit(createTopics(image, { topics: [{ name, numPartitions: manual ? -1 : 1 + rng.int(4), replicationFactor: manual ? -1 : rf, assignments, configs }], validateOnly: false }, ctx));
-      count(`create ${r.topics[0]!.errorCode}`);
-    } else if (roll < 62) {
-      op = 'create-partitions';
-      const t = image.sortedTopics()[rng.int(Math.max(1, image.topicsByName.size))];
-      if (t === undefined) continue;
-      const r = commit(createPartitions(image, { topics: [{ name: t.name, count: t.partitions.length + 1 + rng.int(2), assignments: null }], validateOnly: false }, ctx));
-      count(`create-partitions ${r.results[0]!.errorCode}`);
-    } else if (roll < 67) {
-      op = 'delete';
-      const name = TOPIC_NAMES[rng.int(TOPIC_NAMES.length)]!;
-      const r = commit(deleteTopics(image, { topics: [{ name, topicId: null }] }, ctx));
-      count(`delete ${r.responses[0]!.errorCode}`);
-    } else if (roll < 85) {
-      op = 'alter-partition';
-      const pick = randomPartition();
-      if (pick === null) continue;
-      const { topic, partition } = pick;
-      if (partition.leader === -1) count('alter-partition on a leaderless partition');
-      // Mostly from the leader with its current epochs; sometimes stale or from someone else.
-      const from = partition.leader !== -1 && rng.int(6) !== 0 ? partition.leader : randomBroker();
-      const stale = rng.int(6) === 0;
-      // Leaders mostly grow the ISR back to its usable replicas (so preferred elections have work), sometimes shrink it.
-      const keep = (r: number): boolean => (image.isUsable(r) ? rng.int(4) !== 0 : rng.int(8) === 0);
-      const members = [partition.leader, ...partition.replicas.filter((r) => r !== partition.leader && keep(r))].filter((r) => r !== -1);
-      const r = commit(
-        alterPartition(image, {
-          brokerId: from,
-          brokerEpoch: image.broker(from)?.brokerEpoch ?? -1,
-          topics: [
-            {
-              topicId: topic.topicId,
-              partitions: [
-                {
-                  partitionIndex: partition.partitionId,
-                  leaderEpoch: partition.leaderEpoch - (stale ? 1 : 0),
-                  partitionEpoch: partition.partitionEpoch,
-                  newIsrWithEpochs: members.map((brokerId) => ({ brokerId, brokerEpoch: rng.int(5) === 0 ? -1 : (image.broker(brokerId)?.brokerEpoch ?? -1) })),
-                },
-              ],
-            },
-          ],
-        }),
-      );
-      count(`alter-partition ${r.errorCode || (r.topics[0]?.partitions[0]?.errorCode ?? 'none')}`);
-    } else if (roll < 89) {
-      op = 'elect';
-      const type = rng.int(3) === 0 ? 1 : 0;
-      const r = commit(electLeaders(image, { electionType: type, topicPartitions: null }));
-      count(`elect ${type} ${r.replicaElectionResults.flatMap((t) => t.partitionResult).filter((p) => p.errorCode === ErrorCode.NONE).length > 0 ? 'changed' : 'none'}`);
-    } else if (roll < 92) {
-      op = 'unregister';
-      const r = commit(unregisterBroker(image, { brokerId: randomBroker() }, ctx));
-      count(`unregister ${r.errorCode}`);
-    } else if (roll < 96) {
-      op = 'config';
-      const r = commit(
-        incrementalAlterConfigs(
-          image,
-          {
-            resources: [
+    let op = '?';
+    try {
+      if (roll < 14) {
+        op = 'register';
+        const id = randomBroker();
+        // Sometimes a restart: a new incarnation.
+        if (rng.int(3) === 0) generation.set(id, (generation.get(id) ?? 0) + 1);
+        const existing = image.broker(id);
+        const takeover = existing !== undefined && existing.incarnationId !== incarnation(id, generation.get(id) ?? 0) && sessions.hasValidSession(image, id, nowMs, ctx.brokerSessionTimeoutMs);
+        const r = commit(
+          registerBroker(
+            image,
+            sessions,
+            { brokerId: id, incarnationId: incarnation(id, generation.get(id) ?? 0), listeners: [{ name: 'PLAINTEXT', host: `b${id}`, port: 9092 }], rack: rng.int(2) === 0 ? `r${id % 2}` : null, features: [] },
+            nowMs,
+            ctx,
+          ),
+        );
+        if (takeover && r.errorCode === ErrorCode.NONE) fail(step, op, `broker ${id}: another incarnation took over a live session`);
+        if (r.errorCode === ErrorCode.NONE && !image.broker(id)!.fenced) fail(step, op, 'a registration is not fenced');
+        count(r.errorCode === ErrorCode.NONE ? 'register ok' : `register error ${r.errorCode}`);
+      } else if (roll < 40) {
+        op = 'heartbeat';
+        const id = randomBroker();
+        const b = image.broker(id);
+        const session = sessions.get(id);
+        const caughtUp = rng.int(4) !== 0;
+        const offset = caughtUp ? log.length : Math.max(0, (session?.registrationOffset ?? 1) - 1);
+        const wantFence = rng.int(12) === 0;
+        const wantShutDown = rng.int(12) === 0;
+        const r = commit(brokerHeartbeat(image, sessions, { brokerId: id, brokerEpoch: b?.brokerEpoch ?? -1, currentMetadataOffset: offset, wantFence, wantShutDown }, nowMs, ctx));
+        if (r.errorCode === ErrorCode.NONE && wantFence && !wantShutDown && !b!.inControlledShutdown && !r.isFenced) fail(step, op, 'wantFence left the broker unfenced');
+        if (r.errorCode === ErrorCode.NONE && r.isFenced !== image.broker(id)!.fenced) fail(step, op, `heartbeat says isFenced=${r.isFenced}, image says ${image.broker(id)!.fenced}`);
+        if (r.shouldShutDown && !image.broker(id)!.fenced) fail(step, op, 'told to shut down while unfenced');
+        if (r.shouldShutDown && image.sortedTopics().some((t) => t.partitions.some((p) => p.leader === id))) fail(step, op, 'told to shut down while leading');
+        count(`heartbeat${wantFence ? ' fence' : ''}${wantShutDown ? ' shutdown' : ''} ${r.errorCode === ErrorCode.NONE ? (r.isFenced ? 'fenced' : 'unfenced') : 'error'}`);
+      } else if (roll < 46) {
+        op = 'expire';
+        nowMs += rng.int(1500);
+        const r = commit(fenceStaleBrokers(image, sessions, nowMs, ctx));
+        for (const b of image.brokers.values()) {
+          if (!b.fenced && !sessions.hasValidSession(image, b.brokerId, nowMs, ctx.brokerSessionTimeoutMs)) fail(step, op, `broker ${b.brokerId}: session expired but not fenced`);
+        }
+        count(`expire fenced ${r.fencedBrokerIds.length}`);
+      } else if (roll < 58) {
+        op = 'create';
+        const name = TOPIC_NAMES[rng.int(TOPIC_NAMES.length)]!;
+        const manual = rng.int(4) === 0;
+        const registered = [...image.brokers.keys()];
+        const rf = 1 + rng.int(3);
+        const assignments = manual
+          ? Array.from({ length: 1 + rng.int(3) }, (_, partitionIndex) => ({ partitionIndex, brokerIds: pickDistinct(rng, registered.length > 0 ? registered : [1], rf) }))
+          : [];
+        const configs = rng.int(3) === 0 ? [{ name: 'unclean.leader.election.enable', value: rng.int(2) === 0 ? 'true' : 'false' }] : [];
+        const r = commit(createTopics(image, { topics: [{ name, numPartitions: manual ? -1 : 1 + rng.int(4), replicationFactor: manual ? -1 : rf, assignments, configs }], validateOnly: false }, ctx));
+        count(`create ${r.topics[0]!.errorCode}`);
+      } else if (roll < 62) {
+        op = 'create-partitions';
+        const t = image.sortedTopics()[rng.int(Math.max(1, image.topicsByName.size))];
+        if (t === undefined) continue;
+        const r = commit(createPartitions(image, { topics: [{ name: t.name, count: t.partitions.length + 1 + rng.int(2), assignments: null }], validateOnly: false }, ctx));
+        count(`create-partitions ${r.results[0]!.errorCode}`);
+      } else if (roll < 67) {
+        op = 'delete';
+        const name = TOPIC_NAMES[rng.int(TOPIC_NAMES.length)]!;
+        const r = commit(deleteTopics(image, { topics: [{ name, topicId: null }] }, ctx));
+        count(`delete ${r.responses[0]!.errorCode}`);
+      } else if (roll < 85) {
+        op = 'alter-partition';
+        const pick = randomPartition();
+        if (pick === null) continue;
+        const { topic, partition } = pick;
+        if (partition.leader === -1) count('alter-partition on a leaderless partition');
+        // Mostly from the leader with its current epochs; sometimes stale or from someone else.
+        const from = partition.leader !== -1 && rng.int(6) !== 0 ? partition.leader : randomBroker();
+        const stale = rng.int(6) === 0;
+        // Leaders mostly grow the ISR back to its usable replicas (so preferred elections have work), sometimes shrink it.
+        const keep = (r: number): boolean => (image.isUsable(r) ? rng.int(4) !== 0 : rng.int(8) === 0);
+        const members = [partition.leader, ...partition.replicas.filter((r) => r !== partition.leader && keep(r))].filter((r) => r !== -1);
+        const r = commit(
+          alterPartition(image, {
+            brokerId: from,
+            brokerEpoch: image.broker(from)?.brokerEpoch ?? -1,
+            topics: [
               {
-                resourceType: ConfigResourceType.BROKER,
-                resourceName: '',
-                configs: [{ name: 'unclean.leader.election.enable', configOperation: rng.int(3) === 0 ? AlterConfigOp.DELETE : AlterConfigOp.SET, value: rng.int(2) === 0 ? 'true' : 'false' }],
+                topicId: topic.topicId,
+                partitions: [
+                  {
+                    partitionIndex: partition.partitionId,
+                    leaderEpoch: partition.leaderEpoch - (stale ? 1 : 0),
+                    partitionEpoch: partition.partitionEpoch,
+                    newIsrWithEpochs: members.map((brokerId) => ({ brokerId, brokerEpoch: rng.int(5) === 0 ? -1 : (image.broker(brokerId)?.brokerEpoch ?? -1) })),
+                  },
+                ],
               },
             ],
-            validateOnly: false,
-          },
-          ctx,
-        ),
-      );
-      count(`config ${r.responses[0]!.errorCode}`);
-    } else {
-      op = 'producer-ids';
-      const id = randomBroker();
-      const r = commit(allocateProducerIds(image, { brokerId: id, brokerEpoch: image.broker(id)?.brokerEpoch ?? -1 }));
-      count(`producer-ids ${r.errorCode}`);
-    }
+          }),
+        );
+        count(`alter-partition ${r.errorCode || (r.topics[0]?.partitions[0]?.errorCode ?? 'none')}`);
+      } else if (roll < 89) {
+        op = 'elect';
+        const type = rng.int(3) === 0 ? 1 : 0;
+        const r = commit(electLeaders(image, { electionType: type, topicPartitions: null }));
+        count(`elect ${type} ${r.replicaElectionResults.flatMap((t) => t.partitionResult).filter((p) => p.errorCode === ErrorCode.NONE).length > 0 ? 'changed' : 'none'}`);
+      } else if (roll < 92) {
+        op = 'unregister';
+        const r = commit(unregisterBroker(image, { brokerId: randomBroker() }, ctx));
+        count(`unregister ${r.errorCode}`);
+      } else if (roll < 96) {
+        op = 'config';
+        const r = commit(
+          incrementalAlterConfigs(
+            image,
+            {
+              resources: [
+                {
+                  resourceType: ConfigResourceType.BROKER,
+                  resourceName: '',
+                  configs: [{ name: 'unclean.leader.election.enable', configOperation: rng.int(3) === 0 ? AlterConfigOp.DELETE : AlterConfigOp.SET, value: rng.int(2) === 0 ? 'true' : 'false' }],
+                },
+              ],
+              validateOnly: false,
+            },
+            ctx,
+          ),
+        );
+        count(`config ${r.responses[0]!.errorCode}`);
+      } else {
+        op = 'producer-ids';
+        const id = randomBroker();
+        const r = commit(allocateProducerIds(image, { brokerId: id, brokerEpoch: image.broker(id)?.brokerEpoch ?? -1 }));
+        count(`producer-ids ${r.errorCode}`);
+      }
 
+    } catch (e) {
+      if (e instanceof InvariantFailure) throw e;
+      fail(step, op, `threw ${(e as Error).stack ?? String(e)}`);
+    }
     const violations = imageInvariantViolations(image, { allowUnregisteredReplicas: unregistered });
     if (violations.length > 0) fail(step, op, violations.join('; '));
     for (const [topicId, topic] of image.topicsById) {
