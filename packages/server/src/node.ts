@@ -45,7 +45,8 @@ export const systemTimer: Timer = {
 };
 
 export const cryptoRng: Rng = {
-  next: () => randomInt(0, 2 ** 48) / 2 ** 48,
+  // randomInt needs max - min below 2^48.
+  next: () => randomInt(0, 2 ** 47) / 2 ** 47,
   int: (bound) => randomInt(0, bound),
 };
 
