@@ -222,6 +222,16 @@ export class QuorumDriver {
     });
   }
 
+  /**
+   * Give up leadership now (the core's resign(): EndQuorumEpoch names the successors). False when not leading.
+   * A state machine calls it when its leader-only state can no longer be trusted (a proposal with an unknown outcome).
+   */
+  resign(): boolean {
+    if (this.#stopped || !this.node.resign()) return false;
+    this.#kick();
+    return true;
+  }
+
   /** Snapshot the state machine at what it has applied (between two Readies). Null when nothing new is covered. */
   requestSnapshot(): Promise<SnapshotId | null> {
     if (this.#stopped) return Promise.resolve(null);
@@ -421,6 +431,7 @@ export class QuorumDriver {
 
   #afterPersist(rd: Ready): void {
     for (const m of rd.messages) this.#transport.send(m);
+    if (rd.roleChanges.length > 0) this.#sm.roleChanged?.(rd.role);
     if (rd.installSnapshot) {
       const id = rd.installSnapshot.id;
       this.#sm.restore(rd.installSnapshot);

@@ -14,7 +14,7 @@ import { joinPath, NodeFileSystem, type FileSystem } from '@tributary/storage';
 import { addClientService } from './client-service.ts';
 import { QuorumDriver } from './driver.ts';
 import { readQuorumState, SnapshotStore, writeQuorumState } from './files.ts';
-import { KvStateMachine } from './state-machine.ts';
+import { KvStateMachine, type StateMachine } from './state-machine.ts';
 import { StoredRaftLog, type StoredLogLimits } from './stored-log.ts';
 import { cryptoRng, systemClock, systemTimer } from './system.ts';
 
@@ -43,7 +43,15 @@ export const defaultTiming: Readonly<QuorumTiming> = Object.freeze({
   fetchMaxWaitMs: 200,
 });
 
-export interface QuorumNodeOptions {
+/** What `registerServices` gets to build more services on the node's gRPC server. */
+export interface QuorumNodeParts {
+  driver: QuorumDriver;
+  node: RaftNode;
+  log: StoredRaftLog;
+  transport: GrpcRaftTransport;
+}
+
+export interface QuorumNodeOptions<S extends StateMachine = KvStateMachine> {
   nodeId: number;
   /** Every voter's id and host:port (this node's included if it is a voter). */
   voters: ReadonlyMap<number, string>;
@@ -66,21 +74,28 @@ export interface QuorumNodeOptions {
   rng?: Rng;
   logger: Logger;
   onFatal?: (err: unknown) => void;
+  /**
+   * The replicated state machine, restored from the latest snapshot before the driver starts. Default: a
+   * KvStateMachine, driven through QuorumClientService (which is served only with the default).
+   */
+  stateMachine?: S;
+  /** Adds services to the node's gRPC server; called once the driver exists, before it starts. */
+  registerServices?: (server: GrpcServer, parts: QuorumNodeParts) => void;
 }
 
 export const DEFAULT_CLUSTER_ID = 'tributary-quorum';
 
-export class QuorumNode {
+export class QuorumNode<S extends StateMachine = KvStateMachine> {
   readonly nodeId: number;
   readonly port: number;
   readonly driver: QuorumDriver;
-  readonly stateMachine: KvStateMachine;
+  readonly stateMachine: S;
   readonly transport: GrpcRaftTransport;
   readonly log: StoredRaftLog;
   readonly #server: GrpcServer;
   #stopped = false;
 
-  private constructor(nodeId: number, port: number, driver: QuorumDriver, sm: KvStateMachine, transport: GrpcRaftTransport, log: StoredRaftLog, server: GrpcServer) {
+  private constructor(nodeId: number, port: number, driver: QuorumDriver, sm: S, transport: GrpcRaftTransport, log: StoredRaftLog, server: GrpcServer) {
     this.nodeId = nodeId;
     this.port = port;
     this.driver = driver;
@@ -90,7 +105,7 @@ export class QuorumNode {
     this.#server = server;
   }
 
-  static async start(opts: QuorumNodeOptions): Promise<QuorumNode> {
+  static async start<S extends StateMachine = KvStateMachine>(opts: QuorumNodeOptions<S>): Promise<QuorumNode<S>> {
     const fs = opts.fs ?? new NodeFileSystem();
     const clock = opts.clock ?? systemClock;
     const timer = opts.timer ?? systemTimer;
@@ -104,7 +119,8 @@ export class QuorumNode {
     const snapshots = new SnapshotStore(fs, opts.dataDir);
     const snapshot = await snapshots.loadLatest();
     const log = await StoredRaftLog.open({ fs, dir: joinPath(opts.dataDir, 'raft-log'), clock, logger, snapshotId: snapshot?.id ?? null, limits: opts.logLimits });
-    const sm = new KvStateMachine();
+    const kv = opts.stateMachine === undefined ? new KvStateMachine() : null;
+    const sm = (opts.stateMachine ?? kv) as S;
     sm.restore(snapshot);
     const voterIds = [...opts.voters.keys()];
     const node = new RaftNode({
@@ -165,7 +181,8 @@ export class QuorumNode {
     const d = driver;
     const { server, port } = await startGrpcServer(opts.listen, (s) => {
       transport.addTo(s);
-      addClientService(s, { driver: d, stateMachine: sm, log, node });
+      if (kv !== null) addClientService(s, { driver: d, stateMachine: kv, log, node });
+      opts.registerServices?.(s, { driver: d, node, log, transport });
     }, opts.transportLimits);
     driver.start();
     logger.info({ port }, 'quorum node listening');

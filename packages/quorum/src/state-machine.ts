@@ -7,12 +7,18 @@
  * `snapshot()` returns bytes for everything applied so far; `restore(s)` replaces the whole state with a snapshot
  * (null: the empty state). Both are deterministic: two replicas that applied the same prefix produce equal state.
  */
-import type { Entry, Snapshot } from '@tributary/raft';
+import type { Entry, RoleInfo, Snapshot } from '@tributary/raft';
 
 export interface StateMachine {
   apply(entries: readonly Entry[]): void;
   snapshot(): Uint8Array;
   restore(snapshot: Snapshot | null): void;
+  /**
+   * Optional: the node's role moved (called once per Ready that reports role changes, with the role as of that
+   * Ready, before its committed entries are applied). A state machine that serves writes only while leading (the
+   * controller) drops its leader-only state here.
+   */
+  roleChanged?(role: RoleInfo): void;
 }
 
 export interface KvCommand {
