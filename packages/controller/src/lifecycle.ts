@@ -11,8 +11,8 @@
  * call is bounded by `requestTimeoutMs`; failed calls are retried with backoff, forever, until stop().
  */
 import { silentLogger, type Logger } from '@tributary/common';
-import type { BrokerListener, BrokerRegistrationFeature } from '@tributary/metadata';
-import { randomUUID } from 'node:crypto';
+import { randomUuid, type BrokerListener, type BrokerRegistrationFeature } from '@tributary/metadata';
+import { cryptoRng } from '@tributary/quorum';
 import type { ControllerApi } from './api.ts';
 import { ErrorCode } from './errors.ts';
 
@@ -21,7 +21,7 @@ export type BrokerLifecycleState = 'registering' | 'fenced' | 'unfenced' | 'shut
 export interface BrokerLifecycleOptions {
   client: ControllerApi;
   brokerId: number;
-  /** New per process start (default: a random uuid). */
+  /** New per process start (default: a random uuid, Kafka's 22-character base64url text). */
   incarnationId?: string;
   listeners: readonly BrokerListener[];
   rack?: string | null;
@@ -63,7 +63,7 @@ export class BrokerLifecycle {
   constructor(opts: BrokerLifecycleOptions) {
     this.#opts = opts;
     this.brokerId = opts.brokerId;
-    this.incarnationId = opts.incarnationId ?? randomUUID();
+    this.incarnationId = opts.incarnationId ?? randomUuid(cryptoRng, () => false);
     this.#intervalMs = opts.heartbeatIntervalMs ?? 2000;
     this.#fastIntervalMs = opts.fastHeartbeatIntervalMs ?? Math.min(this.#intervalMs, 200);
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 5000;

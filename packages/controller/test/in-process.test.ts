@@ -1,0 +1,131 @@
+/**
+ * A single-voter controller in this process (the combined broker+controller shape): brokers talk to it through
+ * ControllerClient.inProcess (no network), and the same node is also reached over gRPC to check the wire.
+ */
+import { imagesEqual, NO_LEADER } from '@tributary/metadata';
+import { jsonLogger } from '@tributary/quorum';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControllerClient, GrpcControllerConnection } from '../src/client.ts';
+import { ControllerError, ErrorCode } from '../src/errors.ts';
+import { MetadataFollower } from '../src/follower.ts';
+import { ControllerNode } from '../src/node.ts';
+import { freePort, SimBroker, waitFor } from './helpers.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function startSingle(): Promise<ControllerNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-controller-'));
+  const port = await freePort();
+  const node = await ControllerNode.start({
+    nodeId: 1,
+    voters: new Map([[1, `127.0.0.1:${port}`]]),
+    listen: `127.0.0.1:${port}`,
+    dataDir: dir,
+    settings: { brokerSessionTimeoutMs: 2000 },
+    verifyImages: true,
+    logger: jsonLogger('warn'),
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+  cleanups.push(async () => {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await waitFor('the controller to become active', 10_000, () => node.controller.isActive);
+  return node;
+}
+
+describe('a single-voter controller in process', () => {
+  it('registers brokers, unfences them once caught up, creates topics, and followers see the same image', async () => {
+    const node = await startSingle();
+    const client = ControllerClient.inProcess(node.controller);
+    cleanups.push(() => client.close());
+    const brokers = [1, 2, 3].map((id) => new SimBroker(client, id).start());
+    cleanups.push(async () => {
+      for (const b of brokers) await b.stop();
+    });
+    await waitFor('3 unfenced brokers', 10_000, () => brokers.every((b) => b.lifecycle.state === 'unfenced'));
+
+    const created = await client.createTopics({ topics: [{ name: 'orders', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] }], validateOnly: false });
+    expect(created.topics[0]).toMatchObject({ name: 'orders', errorCode: 0, numPartitions: 6, replicationFactor: 3 });
+    const topic = node.controller.committedImage.topic('orders')!;
+    expect(topic.partitions).toHaveLength(6);
+    const leaders = new Map<number, number>();
+    for (const p of topic.partitions) {
+      expect([...p.replicas].sort()).toEqual([1, 2, 3]);
+      expect(p.leader).not.toBe(NO_LEADER);
+      leaders.set(p.leader, (leaders.get(p.leader) ?? 0) + 1);
+    }
+    expect([...leaders.values()]).toEqual([2, 2, 2]);
+
+    const end = node.controller.appliedOffset;
+    await Promise.all(brokers.map((b) => b.follower.waitForOffset(end - 1, 5000)));
+    for (const b of brokers) expect(imagesEqual(b.follower.image, node.controller.committedImage)).toBe(true);
+
+    // Producer ids come in blocks from the image's counter.
+    const epoch = brokers[0]!.lifecycle.brokerEpoch;
+    const a = await client.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch });
+    const b = await client.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch });
+    expect(a).toMatchObject({ errorCode: 0, producerIdStart: 0, producerIdLen: 1000 });
+    expect(b.producerIdStart).toBe(1000);
+    expect((await client.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch + 100 })).errorCode).toBe(ErrorCode.STALE_BROKER_EPOCH);
+  });
+
+  it('speaks the same API over gRPC, and a late follower gets a snapshot in chunks', async () => {
+    const node = await startSingle();
+    const grpc = new GrpcControllerConnection({ nodeId: 1, address: `127.0.0.1:${node.port}` });
+    cleanups.push(() => grpc.close());
+    const brokers = [1, 2, 3].map((id) => new SimBroker(grpc, id).start());
+    cleanups.push(async () => {
+      for (const b of brokers) await b.stop();
+    });
+    await waitFor('3 unfenced brokers', 10_000, () => brokers.every((b) => b.lifecycle.state === 'unfenced'));
+    const r = await grpc.createTopics({
+      topics: [
+        { name: 'a', numPartitions: 3, replicationFactor: 2, assignments: [], configs: [{ name: 'retention.ms', value: '1000' }, { name: 'x', value: null }] },
+        { name: 'b', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [3, 1] }], configs: [] },
+      ],
+      validateOnly: false,
+    });
+    expect(r.topics.map((t) => [t.name, t.errorCode, t.errorMessage])).toEqual([
+      ['a', 0, null],
+      ['b', 0, null],
+    ]);
+    expect(node.controller.committedImage.topic('b')!.partitions[0]!.replicas).toEqual([3, 1]);
+    const del = await grpc.deleteTopics({ topics: [{ name: 'b', topicId: null }, { name: 'nope', topicId: null }] });
+    expect(del.responses.map((x) => x.errorCode)).toEqual([0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    const q = await grpc.describeQuorum();
+    expect(q).toMatchObject({ leaderId: 1, voters: [{ replicaId: 1 }] });
+    const status = await grpc.describe(true);
+    expect(status).toMatchObject({ nodeId: 1, role: 'leader', active: true, topics: 1, partitions: 3, registeredBrokers: 3 });
+    expect(status.image).not.toBeNull();
+
+    // A follower that starts below the tail gets the image as a snapshot, here in 64-byte chunks.
+    node.controller.stats.snapshotsServed = 0;
+    const late = new MetadataFollower({ client: grpc, maxBytes: 64, nextOffset: 0 });
+    // Force the snapshot path: a follower whose offset is beyond what the controller has.
+    const ahead = new MetadataFollower({ client: grpc, maxBytes: 64, nextOffset: 1_000_000 });
+    late.start();
+    ahead.start();
+    cleanups.push(() => late.stop());
+    cleanups.push(() => ahead.stop());
+    await late.waitForOffset(node.controller.appliedOffset - 1, 5000);
+    await waitFor('the ahead follower to reset', 5000, () => ahead.nextOffset <= node.controller.appliedOffset && ahead.stats.snapshotsInstalled > 0);
+    expect(imagesEqual(late.image, node.controller.committedImage)).toBe(true);
+    expect(imagesEqual(ahead.image, node.controller.committedImage)).toBe(true);
+
+    // Calls with another cluster id are refused before anything runs.
+    const other = new GrpcControllerConnection({ nodeId: 1, address: `127.0.0.1:${node.port}`, clusterId: 'other' });
+    cleanups.push(() => other.close());
+    const err = await other.createTopics({ topics: [], validateOnly: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ControllerError);
+    expect((err as ControllerError).errorCode).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
+  });
+});
