@@ -337,6 +337,41 @@ function writeVarBytes(w: Writer, v: Buffer | null): void {
   w.raw(v);
 }
 
+/** Where the last zigzagAt call stopped: a module-level out-parameter keeps the hot loop allocation-free. */
+let zigzagEnd = 0;
+
+/** A zigzag varint (int32) at `pos`, below `limit`. */
+function zigzagAt(buf: Buffer, pos: number, limit: number): number {
+  if (pos >= limit) throw corrupt('truncated varint in a record');
+  let b = buf[pos++]!;
+  // One byte holds every value in -64..63: most deltas, counts and small lengths.
+  if (b < 0x80) {
+    zigzagEnd = pos;
+    return (b >>> 1) ^ -(b & 1);
+  }
+  let result = b & 0x7f;
+  for (let shift = 7; shift <= 28; shift += 7) {
+    if (pos >= limit) throw corrupt('truncated varint in a record');
+    b = buf[pos++]!;
+    if (shift === 28 && b > 0x0f) throw corrupt('overlong varint in a record');
+    result |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      zigzagEnd = pos;
+      return (result >>> 1) ^ -(result & 1);
+    }
+  }
+  throw corrupt('overlong varint in a record');
+}
+
+/** The position after a varlong at `pos`. */
+function skipVarlong(buf: Buffer, pos: number, limit: number): number {
+  for (let i = 0; i < 10; i++) {
+    if (pos >= limit) throw corrupt('truncated varlong in a record');
+    if (buf[pos++]! < 0x80) return pos;
+  }
+  throw corrupt('overlong varlong in a record');
+}
+
 export interface ValidateRecordsOptions {
   /** Compacted topics need a key on every record. */
   requireKeys: boolean;
@@ -361,51 +396,40 @@ export function validateBatchRecords(batch: Buffer, options: ValidateRecordsOpti
     end = buf.length;
   }
   if (header.recordsCount < 0 || header.recordsCount > end - pos) throw corrupt(`${header.recordsCount} records cannot fit in ${end - pos} bytes`);
-  // Hand-inlined zigzag varint reads: this loop runs once per produced record.
   let value = 0;
-  const readVarint = (limit: number): void => {
-    let result = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (pos >= limit || shift > 28) throw corrupt('truncated or overlong varint in a record');
-      const b = buf[pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
-    value = result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-  };
-  const skipVarlong = (limit: number): void => {
-    for (let i = 0; i < 10; i++) {
-      if (pos >= limit) throw corrupt('truncated varlong in a record');
-      if (buf[pos++]! < 0x80) return;
-    }
-    throw corrupt('overlong varlong in a record');
-  };
   for (let i = 0; i < header.recordsCount; i++) {
-    readVarint(end);
+    value = zigzagAt(buf, pos, end);
+    pos = zigzagEnd;
     const length = value;
     if (length < 0 || length > end - pos) throw corrupt(`record ${i}: bad length ${length}`);
     const recordEnd = pos + length;
     pos += 1; // attributes
-    skipVarlong(recordEnd); // timestamp delta
-    readVarint(recordEnd);
+    pos = skipVarlong(buf, pos, recordEnd); // timestamp delta
+    value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
     if (value !== i) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has offset delta ${value}; expected ${i}`);
-    readVarint(recordEnd);
+    value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
     const keyLength = value;
     if (keyLength < -1 || keyLength > recordEnd - pos) throw corrupt(`record ${i}: bad key length ${keyLength}`);
     if (keyLength === -1 && options.requireKeys) throw new ProtocolError(ErrorCode.INVALID_RECORD, `record ${i} has no key, which a compacted topic needs`);
     if (keyLength > 0) pos += keyLength;
-    readVarint(recordEnd);
+    value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
     const valueLength = value;
     if (valueLength < -1 || valueLength > recordEnd - pos) throw corrupt(`record ${i}: bad value length ${valueLength}`);
     if (valueLength > 0) pos += valueLength;
-    readVarint(recordEnd);
+    value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
     const headerCount = value;
     if (headerCount < 0 || headerCount > recordEnd - pos) throw corrupt(`record ${i}: bad header count ${headerCount}`);
     for (let h = 0; h < headerCount; h++) {
-      readVarint(recordEnd);
+      value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
       if (value < 0 || value > recordEnd - pos) throw corrupt(`record ${i}: bad header key length ${value}`);
       pos += value;
-      readVarint(recordEnd);
+      value = zigzagAt(buf, pos, recordEnd);
+    pos = zigzagEnd;
       if (value < -1 || value > recordEnd - pos) throw corrupt(`record ${i}: bad header value length ${value}`);
       if (value > 0) pos += value;
     }

@@ -10,6 +10,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '@tributary/common';
 import { Broker, NO_RESPONSE, unsupportedApiVersionsBody } from '@tributary/broker';
+import { POOLED_FRAME_MIN_BYTES, sharedFramePool } from './frame-pool.ts';
 import { ApiKey, ProtocolError, decodeRequestBody, encodeResponse, readRequestHeader, errorName } from '@tributary/protocol';
 
 /** Reading pauses once this many request bytes (or one maximal request) wait to be handled. */
@@ -35,6 +36,9 @@ export class Connection {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #frames: Buffer[] = [];
+  /** The pooled buffer behind a frame, when it came from the frame pool. */
+  readonly #pooled = new WeakMap<Buffer, Buffer>();
+  #lastPooledBase: Buffer | null = null;
   #processing = false;
   #closed = false;
   #inFlight = 0;
@@ -93,7 +97,9 @@ export class Connection {
         return;
       }
       if (this.#buffered < 4 + size) break;
-      this.#frames.push(this.#take(4 + size).subarray(4));
+      const frame = this.#take(4 + size).subarray(4);
+      if (this.#lastPooledBase !== null) this.#pooled.set(frame, this.#lastPooledBase);
+      this.#frames.push(frame);
       this.#queuedBytes += size;
     }
     if (this.#frames.length >= this.#limits.maxQueuedRequests || this.#queuedBytes >= this.#maxQueuedBytes) this.#socket.pause();
@@ -110,12 +116,19 @@ export class Connection {
   #take(n: number): Buffer {
     const first = this.#chunks[0]!;
     let out: Buffer;
+    let base: Buffer | null | undefined;
     if (first.length >= n) {
       out = first.subarray(0, n);
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      base = null;
+      if (n >= POOLED_FRAME_MIN_BYTES) {
+        base = sharedFramePool.acquire(n);
+        out = base.subarray(0, n);
+      } else {
+        out = Buffer.allocUnsafe(n);
+      }
       let filled = 0;
       while (filled < n) {
         const c = this.#chunks[0]!;
@@ -127,6 +140,7 @@ export class Connection {
       }
     }
     this.#buffered -= n;
+    this.#lastPooledBase = base ?? null;
     return out;
   }
 
@@ -151,6 +165,10 @@ export class Connection {
         const previous = this.#lastWrite;
         const written = (async () => {
           const chunks = await started.response;
+          // The handler completed and holds nothing of the frame (FramePool's safety rule). A failed
+          // handler removed the mapping, so its frame is left to the garbage collector.
+          const pooledBase = parsed.releasable ? this.#pooled.get(frame) : undefined;
+          if (pooledBase !== undefined) sharedFramePool.release(pooledBase);
           await previous;
           if (chunks !== null) await this.#writeWithBackpressure(chunks);
         })();
@@ -181,7 +199,7 @@ export class Connection {
   }
 
   /** Parses one frame; `start` runs its handler. Null when the frame was rejected (connection closing). */
-  #parseFrame(frame: Buffer): { start: () => Promise<Buffer[] | null>; pipelined: boolean } | null {
+  #parseFrame(frame: Buffer): { start: () => Promise<Buffer[] | null>; pipelined: boolean; releasable?: boolean } | null {
     let parsed;
     try {
       parsed = readRequestHeader(frame);
@@ -213,13 +231,14 @@ export class Connection {
     const start = (): Promise<Buffer[] | null> => this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal }, body).then(
       (result) => (result === NO_RESPONSE || this.#closed ? null : encodeResponse(header.apiKey, header.apiVersion, header.correlationId, result)),
       (err) => {
+        this.#pooled.delete(frame);
         // A bug, not the client's fault: log loudly, drop this connection, keep the node serving.
         this.#logger.error({ ...api, err }, 'request handler failed; closing the connection');
         this.close('internal error');
         return null;
       },
     );
-    return { start, pipelined };
+    return { start, pipelined, releasable: header.apiKey === ApiKey.Produce };
   }
 
   #write(chunks: Buffer[]): void {
