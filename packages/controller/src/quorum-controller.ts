@@ -696,6 +696,8 @@ export class QuorumController implements StateMachine, ControllerApi {
       if (!this.#tail.covers(request.fromOffset)) return this.#snapshotChunk(null, maxBytes);
     }
     const { entries, nextOffset } = this.#tail.read(request.fromOffset, maxBytes);
+    // Only applied entries are in the tail, and only committed entries are applied.
+    assert(nextOffset <= (this.#driver?.node.highWatermark ?? 0), () => `serving metadata up to ${nextOffset} above the high watermark ${this.#driver?.node.highWatermark}`);
     return { entries, nextOffset, snapshot: null };
   }
 

@@ -1,7 +1,7 @@
 /** Test plumbing: bounded waits, free ports, temp dirs, and a simulated broker (lifecycle + metadata follower). */
 import { createServer } from 'node:net';
 import type { ControllerApi } from '../src/api.ts';
-import { MetadataFollower } from '../src/follower.ts';
+import { MetadataFollower, type MetadataListener } from '../src/follower.ts';
 import { BrokerLifecycle } from '../src/lifecycle.ts';
 
 export async function freePort(): Promise<number> {
@@ -37,11 +37,11 @@ export class SimBroker {
   readonly #client: ControllerApi;
   readonly #heartbeatIntervalMs: number;
 
-  constructor(client: ControllerApi, brokerId: number, opts: { heartbeatIntervalMs?: number; rack?: string | null } = {}) {
+  constructor(client: ControllerApi, brokerId: number, opts: { heartbeatIntervalMs?: number; rack?: string | null; listener?: MetadataListener } = {}) {
     this.brokerId = brokerId;
     this.#client = client;
     this.#heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 500;
-    this.follower = new MetadataFollower({ client, brokerId, maxWaitMs: 200 });
+    this.follower = new MetadataFollower({ client, brokerId, maxWaitMs: 200, listener: opts.listener });
     this.lifecycle = this.#newLifecycle(opts.rack ?? null);
   }
 
