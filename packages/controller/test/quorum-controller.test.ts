@@ -5,7 +5,7 @@
 import type { Timer, TimerHandle } from '@tributary/common';
 import { decodeRecordBatch, decodeSnapshot, imagesEqual, MetadataImage, type CreatableTopic } from '@tributary/metadata';
 import type { QuorumDriver } from '@tributary/quorum';
-import { encodeLeaderChange, type Entry } from '@tributary/raft';
+import { encodeLeaderChange, type Entry, type RoleInfo } from '@tributary/raft';
 import { describe, expect, it } from 'vitest';
 import { ControllerError, ErrorCode } from '../src/errors.ts';
 import { QuorumController } from '../src/quorum-controller.ts';
@@ -46,7 +46,7 @@ class FakeDriver {
     epoch: 0,
     highWatermark: 0,
     currentTick: 0,
-    role: { kind: 'unattached', epoch: 0, leaderId: null as number | null, votedFor: null },
+    role: { kind: 'unattached', epoch: 0, leaderId: null, votedFor: null } as RoleInfo,
     describeQuorum: () => null,
   };
   readonly proposals: Proposal[] = [];
