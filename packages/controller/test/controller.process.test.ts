@@ -96,14 +96,40 @@ describe('a 3-controller quorum of processes', () => {
         created2.push(name);
       }
       const before = await c.image(active);
+      // Writers keep creating topics through the kill: every acknowledged topic must survive it.
+      let writing = true;
+      const acknowledged: string[] = [];
+      const outcomes = new Map<string, number>();
+      const writers = [0, 1, 2, 3].map(async (w) => {
+        const client = c.newClient({ clientId: `writer-${w}` });
+        // Bounded by `writing`, which the test clears after the failover.
+        for (let i = 0; writing; i++) {
+          const name = `churn-${run}-${w}-${i}`;
+          try {
+            const r = await client.createTopics({ topics: [topic(name, 1, 3)], validateOnly: false });
+            const code = r.topics[0]!.errorCode;
+            outcomes.set(`code ${code}`, (outcomes.get(`code ${code}`) ?? 0) + 1);
+            // TOPIC_ALREADY_EXISTS: a retry (after NOT_CONTROLLER) of a creation that had committed.
+            if (code === 0 || code === ErrorCode.TOPIC_ALREADY_EXISTS) acknowledged.push(name);
+          } catch (err) {
+            const reason = err instanceof ControllerError ? err.reason : String(err);
+            outcomes.set(reason, (outcomes.get(reason) ?? 0) + 1);
+          }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 100));
       const killedAt = performance.now();
       await c.kill(active, 'SIGKILL');
       const next = await c.waitForActive(10_000, [active], 10);
       failoverMs.push(performance.now() - killedAt);
       const r = await c.client.createTopics({ topics: [topic(`after-kill-${run}`, 3, 3)], validateOnly: false });
       firstWriteMs.push(performance.now() - killedAt);
+      writing = false;
+      await Promise.all(writers);
       expect(r.topics[0]!.errorCode).toBe(0);
-      created2.push(`after-kill-${run}`);
+      created2.push(`after-kill-${run}`, ...acknowledged);
+      expect(acknowledged.length).toBeGreaterThan(0);
+      console.log(`run ${run}: concurrent CreateTopics outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
       expect(next).not.toBe(active);
       // Nothing committed before the kill is lost: the new active controller's image extends the old one's.
       const after = await c.image(next);
