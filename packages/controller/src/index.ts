@@ -9,3 +9,5 @@ export * from './client.ts';
 export * from './follower.ts';
 export * from './lifecycle.ts';
 export * from './node.ts';
+// Process plumbing a server needs next to ControllerNode (re-exported so it need not import the quorum package).
+export { DEFAULT_CLUSTER_ID, parseVoters } from '@tributary/quorum';
