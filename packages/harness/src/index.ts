@@ -1,1 +1,2 @@
 export * from './checker/index.ts';
+export * from './nemesis/index.ts';
