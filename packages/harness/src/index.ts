@@ -1,2 +1,3 @@
 export * from './checker/index.ts';
 export * from './nemesis/index.ts';
+export * from './report/index.ts';
