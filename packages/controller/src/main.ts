@@ -1,7 +1,7 @@
 /**
  * A controller-only node (process.roles=controller):
  *   node packages/controller/src/main.ts --node-id 1 --voters 1@127.0.0.1:19091,2@127.0.0.1:19092,3@127.0.0.1:19093 \
- *     --data-dir /tmp/c1 --listen 127.0.0.1:19091 [--cluster-id ID] [--tick-ms 50] [--snapshot-interval N]
+ *     --data-dir /tmp/c1 --listen 127.0.0.1:19091 [--cluster-id ID] [--tick-ms 25] [--snapshot-interval N]
  *     [--session-timeout-ms 9000] [--num-partitions 1] [--default-replication-factor 1]
  *     [--config-defs FILE.json] [--verify-images] [--log-level debug|info|warn|error]
  * Serves tributary.raft.v1.RaftService and tributary.controller.v1.ControllerService on --listen. Prints one JSON
