@@ -4,6 +4,7 @@
  * the same for responses. Plus the validation of inbound fields and the error trailers.
  */
 import * as grpc from '@grpc/grpc-js';
+import { ErrorCode as ProtocolErrorCode } from '@tributary/protocol';
 import { describe, expect, it } from 'vitest';
 import { ControllerError, ErrorCode } from '../src/errors.ts';
 import { API_WIRES, Check, controllerErrorFromStatus, controllerErrorToStatus, controllerServiceClient, defaultWireLimits, describeQuorumWire, describeWire, type MethodWire } from '../src/wire.ts';
@@ -147,5 +148,9 @@ describe('controller.proto round trips', () => {
     expect(transport).toMatchObject({ reason: 'unavailable', retriable: true });
     const late = controllerErrorFromStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new grpc.Metadata() } as grpc.ServiceError, 'controller 1');
     expect(late).toMatchObject({ reason: 'timeout', errorCode: ErrorCode.REQUEST_TIMED_OUT, retriable: false });
+  });
+
+  it("uses Kafka's error codes, as @tributary/protocol has them", () => {
+    for (const [name, code] of Object.entries(ErrorCode)) expect(ProtocolErrorCode[name as keyof typeof ProtocolErrorCode], name).toBe(code);
   });
 });
