@@ -186,7 +186,7 @@ export class BrokerLifecycle {
     this.#brokerEpoch = r.brokerEpoch;
     this.#caughtUp = false;
     const wasUnfenced = this.#state === 'unfenced';
-    if (!this.#wantShutDown) this.#state = 'fenced';
+    this.#state = this.#wantShutDown ? 'shutting-down' : 'fenced';
     this.#logger.info({ brokerEpoch: r.brokerEpoch, incarnationId: this.incarnationId }, 'registered');
     if (wasUnfenced) this.#opts.onFenced?.();
     this.#opts.onRegistered?.(r.brokerEpoch);
