@@ -4,7 +4,7 @@
  * everything here works on decoded bodies and returns response bodies, so it is testable
  * without sockets.
  */
-import { type Clock, type Logger, type Rng, type Timer } from '@tributary/common';
+import { BufferPool, type Clock, type Logger, type Rng, type Timer } from '@tributary/common';
 import { ApiKey, ErrorCode, type RequestHeader } from '@tributary/protocol';
 import type { FileSystem } from '@tributary/storage';
 import { advertisedRange, assertProfileWithinCodec } from './api-versions.ts';
@@ -51,6 +51,11 @@ export class Broker {
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
   readonly newUuid: () => string;
+  /**
+   * Buffers that fetch reads land in. The network layer releases a response's record buffers once the
+   * socket is done with them (see BufferPool's rule), so consumers reading from page cache reuse warm memory.
+   */
+  readonly readPool = new BufferPool({ minBytes: 64 * 1024, maxPooledBytes: 128 * 1024 * 1024 });
   readonly #advertised: Listener;
   #retentionTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;

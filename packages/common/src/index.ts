@@ -1,3 +1,4 @@
 export * from './assert.ts';
 export * from './ports.ts';
 export * from './queue.ts';
+export * from './buffer-pool.ts';

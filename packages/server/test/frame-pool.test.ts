@@ -5,23 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection } from '@tributary/client';
 import { silentLogger } from '@tributary/common';
 import { ApiKey, encodeRecordBatch } from '@tributary/protocol';
-import { FramePool } from '../src/network/frame-pool.ts';
 import { startNode, type RunningNode } from '../src/node.ts';
-
-describe('FramePool', () => {
-  it('hands out power-of-two buffers, reuses released ones, and stays within its bound', () => {
-    const pool = new FramePool(1 << 20);
-    const a = pool.acquire(100_000);
-    expect(a.length).toBe(131072);
-    pool.release(a);
-    expect(pool.pooledBytes).toBe(131072);
-    expect(pool.acquire(70_000)).toBe(a);
-    for (let i = 0; i < 20; i++) pool.release(Buffer.allocUnsafeSlow(131072));
-    expect(pool.pooledBytes).toBeLessThanOrEqual(1 << 20);
-    pool.release(Buffer.alloc(1000));
-    expect(pool.pooledBytes).toBeLessThanOrEqual(1 << 20);
-  });
-});
 
 describe('pooled produce frames', () => {
   let dir: string;

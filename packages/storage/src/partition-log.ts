@@ -67,6 +67,14 @@ export const defaultLogConfig: LogConfig = Object.freeze({
   fileDeleteDelayMs: 60_000,
 });
 
+export interface ReadOptions {
+  maxBytes: number;
+  maxOffset?: number;
+  minOneMessage: boolean;
+  /** Where the read lands (e.g. a pooled buffer); exactly `size` bytes. Default: a fresh allocation. */
+  allocate?: (size: number) => Buffer;
+}
+
 export class OffsetOutOfRangeError extends Error {
   override name = 'OffsetOutOfRangeError';
 }
@@ -325,7 +333,7 @@ export class PartitionLog {
    * `minOneMessage`), stopping before any batch with offsets >= `maxOffset`. One positional read per segment touched
    * into a single buffer; the result is a view of it.
    */
-  async read(offset: number, opts: { maxBytes: number; maxOffset?: number; minOneMessage: boolean }): Promise<ReadResult> {
+  async read(offset: number, opts: ReadOptions): Promise<ReadResult> {
     // Bounded: a retry happens only when the segment array changed under the read (cleaner swap, retention).
     for (let attempt = 0; ; attempt++) {
       const segments = this.#segments;
@@ -338,7 +346,7 @@ export class PartitionLog {
     }
   }
 
-  async #read(segments: readonly LogSegment[], offset: number, opts: { maxBytes: number; maxOffset?: number; minOneMessage: boolean }): Promise<ReadResult> {
+  async #read(segments: readonly LogSegment[], offset: number, opts: ReadOptions): Promise<ReadResult> {
     const logEnd = segments.at(-1)!.nextOffset;
     if (!Number.isSafeInteger(offset) || offset < this.#logStartOffset || offset > logEnd) {
       throw new OffsetOutOfRangeError(`offset ${offset} outside [${this.#logStartOffset}, ${logEnd}] of ${this.dir}`);
@@ -365,7 +373,8 @@ export class PartitionLog {
     for (let j = i + 1; j < segments.length && available < wanted; j++) available += segments[j]!.size;
     const capacity = Math.min(available, wanted);
     if (capacity <= 0) return empty;
-    const out = Buffer.allocUnsafe(capacity);
+    const out = opts.allocate ? opts.allocate(capacity) : Buffer.allocUnsafe(capacity);
+    assert(out.length === capacity, 'read: allocate returned a buffer of the wrong size');
 
     let keptStart = -1; // in `out`
     let keptEnd = 0;

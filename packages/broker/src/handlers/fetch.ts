@@ -39,6 +39,11 @@ export async function handleFetch(broker: Broker, ctx: RequestContext, body: any
   }
 }
 
+/** Reads of at least the pool's minimum size land in pooled buffers; small ones are plain allocations. */
+function poolAllocate(broker: Broker): (size: number) => Buffer {
+  return (size) => (size >= broker.readPool.minBytes ? broker.readPool.acquire(size) : Buffer.allocUnsafe(size));
+}
+
 async function readOnce(broker: Broker, topics: any[], maxBytes: number, readCommitted: boolean): Promise<{ responses: object[]; bytes: number; hasError: boolean }> {
   let bytes = 0;
   let hasError = false;
@@ -84,7 +89,7 @@ async function readOnce(broker: Broker, topics: any[], maxBytes: number, readCom
       const minOneMessage = bytes === 0;
       if (budget <= 0 && !minOneMessage) continue;
       try {
-        const read = await p.log.read(req.fetchOffset, { maxBytes: Math.max(0, budget), maxOffset: upper, minOneMessage });
+        const read = await p.log.read(req.fetchOffset, { maxBytes: Math.max(0, budget), maxOffset: upper, minOneMessage, allocate: poolAllocate(broker) });
         out.records = read.records;
         bytes += read.records.length;
       } catch (err) {

@@ -36,9 +36,8 @@ export class Connection {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #frames: Buffer[] = [];
-  /** The pooled buffer behind a frame, when it came from the frame pool. */
-  readonly #pooled = new WeakMap<Buffer, Buffer>();
-  #lastPooledBase: Buffer | null = null;
+  /** Frames whose handler failed: never returned to the pool (a pending write might still read them). */
+  readonly #unreleasable = new WeakSet<Buffer>();
   #processing = false;
   #closed = false;
   #inFlight = 0;
@@ -97,9 +96,7 @@ export class Connection {
         return;
       }
       if (this.#buffered < 4 + size) break;
-      const frame = this.#take(4 + size).subarray(4);
-      if (this.#lastPooledBase !== null) this.#pooled.set(frame, this.#lastPooledBase);
-      this.#frames.push(frame);
+      this.#frames.push(this.#take(4 + size).subarray(4));
       this.#queuedBytes += size;
     }
     if (this.#frames.length >= this.#limits.maxQueuedRequests || this.#queuedBytes >= this.#maxQueuedBytes) this.#socket.pause();
@@ -116,19 +113,12 @@ export class Connection {
   #take(n: number): Buffer {
     const first = this.#chunks[0]!;
     let out: Buffer;
-    let base: Buffer | null | undefined;
     if (first.length >= n) {
       out = first.subarray(0, n);
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
     } else {
-      base = null;
-      if (n >= POOLED_FRAME_MIN_BYTES) {
-        base = sharedFramePool.acquire(n);
-        out = base.subarray(0, n);
-      } else {
-        out = Buffer.allocUnsafe(n);
-      }
+      out = n >= POOLED_FRAME_MIN_BYTES ? sharedFramePool.acquire(n) : Buffer.allocUnsafe(n);
       let filled = 0;
       while (filled < n) {
         const c = this.#chunks[0]!;
@@ -140,7 +130,6 @@ export class Connection {
       }
     }
     this.#buffered -= n;
-    this.#lastPooledBase = base ?? null;
     return out;
   }
 
@@ -167,8 +156,7 @@ export class Connection {
           const chunks = await started.response;
           // The handler completed and holds nothing of the frame (FramePool's safety rule). A failed
           // handler removed the mapping, so its frame is left to the garbage collector.
-          const pooledBase = parsed.releasable ? this.#pooled.get(frame) : undefined;
-          if (pooledBase !== undefined) sharedFramePool.release(pooledBase);
+          if (parsed.releasable && !this.#unreleasable.has(frame)) sharedFramePool.release(frame);
           await previous;
           if (chunks !== null) await this.#writeWithBackpressure(chunks);
         })();
@@ -231,7 +219,7 @@ export class Connection {
     const start = (): Promise<Buffer[] | null> => this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal }, body).then(
       (result) => (result === NO_RESPONSE || this.#closed ? null : encodeResponse(header.apiKey, header.apiVersion, header.correlationId, result)),
       (err) => {
-        this.#pooled.delete(frame);
+        this.#unreleasable.add(frame);
         // A bug, not the client's fault: log loudly, drop this connection, keep the node serving.
         this.#logger.error({ ...api, err }, 'request handler failed; closing the connection');
         this.close('internal error');
@@ -242,9 +230,18 @@ export class Connection {
   }
 
   #write(chunks: Buffer[]): void {
-    if (this.#closed) return;
+    if (this.#closed) {
+      for (const c of chunks) this.#broker.readPool.release(c);
+      return;
+    }
     this.#socket.cork();
-    for (const c of chunks) this.#socket.write(c);
+    for (let i = 0; i < chunks.length - 1; i++) this.#socket.write(chunks[i]!);
+    // Once the socket has written (or failed to write) the last chunk it holds none of them: pooled
+    // fetch buffers among them go back to the pool.
+    this.#socket.write(chunks[chunks.length - 1]!, () => {
+      for (const c of chunks) this.#broker.readPool.release(c);
+    });
     this.#socket.uncork();
   }
+
 }
