@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CLUSTER_ID, isLogLevel, jsonLogger, parseVoters } from '@tributary/quorum';
+import { DEFAULT_CLUSTER_ID, isLogLevel, jsonLogger, parseVoters, stopOnSignals } from '@tributary/quorum';
 import { configSchemaFromDefs, parseConfigDefs } from './config-schema.ts';
 import { ControllerNode } from './node.ts';
 import type { ConfigSchema } from '@tributary/metadata';
@@ -93,18 +93,4 @@ const node = await ControllerNode.start({
 });
 process.stdout.write(`${JSON.stringify({ event: 'listening', nodeId, port: node.port })}\n`);
 
-let stopping = false;
-const stop = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping');
-  node.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err: String(err) }, 'stop failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+stopOnSignals(node, logger);

@@ -6,3 +6,4 @@ export * from './node.ts';
 export * from './client.ts';
 export * from './client-service.ts';
 export * from './system.ts';
+export { stopOnSignals } from './shutdown.ts';

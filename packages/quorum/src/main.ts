@@ -6,6 +6,7 @@
  * Prints one JSON line `{"event":"listening","nodeId":N,"port":P}` on stdout once it serves; logs JSON lines on
  * stderr. SIGTERM/SIGINT stop it gracefully; a fatal error exits with status 1 (recovery is from disk).
  */
+import { stopOnSignals } from './shutdown.ts';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CLUSTER_ID, QuorumNode, parseVoters } from './node.ts';
 import { isLogLevel, jsonLogger } from './system.ts';
@@ -59,18 +60,4 @@ const node = await QuorumNode.start({
 });
 process.stdout.write(`${JSON.stringify({ event: 'listening', nodeId, port: node.port })}\n`);
 
-let stopping = false;
-const stop = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping');
-  node.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err: String(err) }, 'stop failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+stopOnSignals(node, logger);
