@@ -21,7 +21,10 @@ function describe(field: FieldDef): string {
   return parts.join(', ');
 }
 
-function emitStruct(name: string, fields: readonly FieldDef[], out: string[]): void {
+/** `emitted` keeps a struct used by several fields (DescribeQuorum's ReplicaState) to one declaration. */
+function emitStruct(name: string, fields: readonly FieldDef[], out: string[], emitted: Set<string>): void {
+  if (emitted.has(name)) return;
+  emitted.add(name);
   const lines = [`export interface ${name} {`];
   const nested: [string, readonly FieldDef[]][] = [];
   const prefix = name.split('_')[0];
@@ -42,7 +45,7 @@ function emitStruct(name: string, fields: readonly FieldDef[], out: string[]): v
   }
   lines.push('}');
   out.push(lines.join('\n'));
-  for (const [n, f] of nested) emitStruct(n, f, out);
+  for (const [n, f] of nested) emitStruct(n, f, out, emitted);
 }
 
 export function generateTypes(): string {
@@ -53,9 +56,10 @@ export function generateTypes(): string {
   ];
   const req: string[] = [];
   const res: string[] = [];
+  const emitted = new Set<string>();
   for (const def of allApiDefs()) {
-    emitStruct(`${def.name}Request`, def.request, out);
-    emitStruct(`${def.name}Response`, def.response, out);
+    emitStruct(`${def.name}Request`, def.request, out, emitted);
+    emitStruct(`${def.name}Response`, def.response, out, emitted);
     req.push(`  ${def.key}: ${def.name}Request;`);
     res.push(`  ${def.key}: ${def.name}Response;`);
   }

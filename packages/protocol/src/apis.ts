@@ -30,6 +30,7 @@ export const ApiKey = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
 } as const;
 

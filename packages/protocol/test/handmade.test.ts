@@ -97,4 +97,31 @@ describe('hand-verified request bytes', () => {
     expect(chunks).toContain(records); // spliced, not copied
     expect(Buffer.concat(chunks).subarray(4).toString('hex')).toBe(frame.toString('hex'));
   });
+
+  it('DescribeQuorum v1 response (flexible from v0: header v1, compact arrays, fetch timestamps from v1)', () => {
+    const frame = hex(`
+      00000009                      # correlation id
+      00                            # header v1 tagged fields
+      0000                          # error code
+      02                            # compact array of 1 topic
+      13 5f5f636c75737465725f6d65746164617461  # compact string "__cluster_metadata" (18 + 1)
+      02                            # compact array of 1 partition
+      00000000 0000                 # partition 0, error code 0
+      00000002 00000007             # leader 2, leader epoch 7
+      000000000000002a              # high watermark 42
+      02                            # 1 voter
+      00000002 000000000000002a     # replica 2, log end offset 42
+      0000018bcfe56800              # last fetch timestamp 1700000000000
+      0000018bcfe56800              # last caught-up timestamp 1700000000000
+      00                            # voter tagged fields
+      01                            # 0 observers
+      00 00 00                      # partition, topic and body tagged fields`);
+    const voter = { replicaId: 2, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA', logEndOffset: 42, lastFetchTimestamp: 1_700_000_000_000, lastCaughtUpTimestamp: 1_700_000_000_000 };
+    const partition = { partitionIndex: 0, errorCode: 0, errorMessage: null, leaderId: 2, leaderEpoch: 7, highWatermark: 42, currentVoters: [voter], observers: [] };
+    const body = { errorCode: 0, errorMessage: null, topics: [{ topicName: '__cluster_metadata', partitions: [partition] }], nodes: [] };
+    const { correlationId, body: decoded } = decodeResponse(ApiKey.DescribeQuorum, 1, frame);
+    expect(correlationId).toBe(9);
+    expect(decoded).toEqual(body);
+    expect(Buffer.concat(encodeResponse(ApiKey.DescribeQuorum, 1, 9, body)).subarray(4).toString('hex')).toBe(frame.toString('hex'));
+  });
 });

@@ -1366,6 +1366,89 @@ export interface SaslHandshakeResponse {
   mechanisms: string[];
 }
 
+export interface DescribeQuorumRequest {
+  /** v0+ */
+  topics: DescribeQuorumRequest_TopicData[];
+}
+
+export interface DescribeQuorumRequest_TopicData {
+  /** v0+ */
+  topicName: string;
+  /** v0+ */
+  partitions: DescribeQuorumRequest_PartitionData[];
+}
+
+export interface DescribeQuorumRequest_PartitionData {
+  /** v0+ */
+  partitionIndex: number;
+}
+
+export interface DescribeQuorumResponse {
+  /** v0+ */
+  errorCode: number;
+  /** v2+, nullable v2+, default null, ignorable */
+  errorMessage: string | null;
+  /** v0+ */
+  topics: DescribeQuorumResponse_TopicData[];
+  /** v2+ */
+  nodes: DescribeQuorumResponse_Node[];
+}
+
+export interface DescribeQuorumResponse_TopicData {
+  /** v0+ */
+  topicName: string;
+  /** v0+ */
+  partitions: DescribeQuorumResponse_PartitionData[];
+}
+
+export interface DescribeQuorumResponse_PartitionData {
+  /** v0+ */
+  partitionIndex: number;
+  /** v0+ */
+  errorCode: number;
+  /** v2+, nullable v2+, default null, ignorable */
+  errorMessage: string | null;
+  /** v0+ */
+  leaderId: number;
+  /** v0+ */
+  leaderEpoch: number;
+  /** v0+ */
+  highWatermark: number;
+  /** v0+ */
+  currentVoters: DescribeQuorumResponse_ReplicaState[];
+  /** v0+ */
+  observers: DescribeQuorumResponse_ReplicaState[];
+}
+
+export interface DescribeQuorumResponse_ReplicaState {
+  /** v0+ */
+  replicaId: number;
+  /** v2+ */
+  replicaDirectoryId: string;
+  /** v0+ */
+  logEndOffset: number;
+  /** v1+, default -1, ignorable */
+  lastFetchTimestamp: number;
+  /** v1+, default -1, ignorable */
+  lastCaughtUpTimestamp: number;
+}
+
+export interface DescribeQuorumResponse_Node {
+  /** v2+ */
+  nodeId: number;
+  /** v2+ */
+  listeners: DescribeQuorumResponse_Listener[];
+}
+
+export interface DescribeQuorumResponse_Listener {
+  /** v2+ */
+  name: string;
+  /** v2+ */
+  host: string;
+  /** v2+ */
+  port: number;
+}
+
 /** Request body type by api key. */
 export interface RequestBodies {
   18: ApiVersionsRequest;
@@ -1395,6 +1478,7 @@ export interface RequestBodies {
   42: DeleteGroupsRequest;
   47: OffsetDeleteRequest;
   17: SaslHandshakeRequest;
+  55: DescribeQuorumRequest;
 }
 
 /** Response body type by api key. */
@@ -1426,4 +1510,5 @@ export interface ResponseBodies {
   42: DeleteGroupsResponse;
   47: OffsetDeleteResponse;
   17: SaslHandshakeResponse;
+  55: DescribeQuorumResponse;
 }

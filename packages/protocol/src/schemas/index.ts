@@ -26,6 +26,7 @@ import { listGroups } from './listGroups.ts';
 import { deleteGroups } from './deleteGroups.ts';
 import { offsetDelete } from './offsetDelete.ts';
 import { saslHandshake } from './saslHandshake.ts';
+import { describeQuorum } from './describeQuorum.ts';
 
 export const allApis = [
   apiVersions,
@@ -55,4 +56,5 @@ export const allApis = [
   deleteGroups,
   offsetDelete,
   saslHandshake,
+  describeQuorum,
 ] as const;
