@@ -228,6 +228,32 @@ export interface SyncGroupRequest {
 /** Kafka's all-zero uuid in the codec's base64url form: "no topic id". */
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
+/** One replica of the metadata quorum as DescribeQuorum reports it. */
+export interface QuorumReplicaInfo {
+  replicaId: number;
+  /** -1 when unknown. */
+  logEndOffset: number;
+  /** Leader wall clock of the replica's last fetch; -1 when unknown or before DescribeQuorum v1. */
+  lastFetchTimestamp: number;
+  /** Leader wall clock when the replica was last caught up; -1 when unknown or before v1. */
+  lastCaughtUpTimestamp: number;
+}
+
+/** The metadata quorum (`__cluster_metadata-0`): leader, epoch, high watermark, voters and observers. */
+export interface QuorumInfo {
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: QuorumReplicaInfo[];
+  observers: QuorumReplicaInfo[];
+  /** The controllers' endpoints (DescribeQuorum v2+; empty before). */
+  nodes: { nodeId: number; listeners: { name: string; host: string; port: number }[] }[];
+  /** The DescribeQuorum version the broker answered. */
+  version: number;
+}
+
+export const METADATA_TOPIC = '__cluster_metadata';
+
 export const OffsetSpec = { Latest: -1, Earliest: -2, MaxTimestamp: -3 } as const;
 
 /** Group coordinator errors cured by waiting (loading) or by finding the coordinator again. */
@@ -595,6 +621,20 @@ export class KafkaClient {
       controllerId: body.controllerId,
       brokers: body.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? null })),
     };
+  }
+
+  // ---- metadata quorum ---------------------------------------------------------------------------
+
+  /**
+   * DescribeQuorum (any broker forwards it to the active controller). A broker without the API fails with
+   * UnsupportedVersionError naming it; a top-level or partition error becomes a KafkaError.
+   */
+  async describeQuorum(): Promise<QuorumInfo> {
+    const link = await this.#anyLink();
+    const { body, version } = await this.#call<DescribeQuorumBody>(link, Api.DescribeQuorum, () => ({
+      topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }],
+    }));
+    return quorumInfoFromResponse(body, version, (code, context, message) => this.#check(code, context, message));
   }
 
   // ---- topic administration ----------------------------------------------------------------------
@@ -1406,5 +1446,58 @@ function groupErrorDetail(code: number, groupId: string): string | null {
 }
 
 /** The admin surface is the same client; the alias reads better in admin code. */
+interface DescribeQuorumReplicaBody {
+  replicaId: number;
+  logEndOffset: number;
+  lastFetchTimestamp?: number;
+  lastCaughtUpTimestamp?: number;
+}
+
+/** DescribeQuorum's response body as the codec decodes it. */
+export interface DescribeQuorumBody {
+  errorCode: number;
+  errorMessage?: string | null;
+  topics: {
+    topicName: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: number;
+      errorMessage?: string | null;
+      leaderId: number;
+      leaderEpoch: number;
+      highWatermark: number;
+      currentVoters: DescribeQuorumReplicaBody[];
+      observers: DescribeQuorumReplicaBody[];
+    }[];
+  }[];
+  nodes?: { nodeId: number; listeners: { name: string; host: string; port: number }[] }[];
+}
+
+/**
+ * A decoded DescribeQuorum response as QuorumInfo; `check(code, context, message)` throws for a non-zero
+ * error code. Exported so tools can format a recorded response.
+ */
+export function quorumInfoFromResponse(body: DescribeQuorumBody, version: number, check: (code: number, context: string, message?: string | null) => void): QuorumInfo {
+  check(body.errorCode, 'DescribeQuorum', body.errorMessage);
+  const partition = body.topics.find((t) => t.topicName === METADATA_TOPIC)?.partitions.find((p) => p.partitionIndex === 0);
+  if (partition === undefined) throw new KafkaError(3, 'UNKNOWN_TOPIC_OR_PARTITION', `UNKNOWN_TOPIC_OR_PARTITION: the DescribeQuorum answer has no ${METADATA_TOPIC}-0 (DescribeQuorum)`);
+  check(partition.errorCode, `DescribeQuorum ${METADATA_TOPIC}-0`, partition.errorMessage);
+  const replica = (r: DescribeQuorumReplicaBody): QuorumReplicaInfo => ({
+    replicaId: r.replicaId,
+    logEndOffset: r.logEndOffset,
+    lastFetchTimestamp: r.lastFetchTimestamp ?? -1,
+    lastCaughtUpTimestamp: r.lastCaughtUpTimestamp ?? -1,
+  });
+  return {
+    leaderId: partition.leaderId,
+    leaderEpoch: partition.leaderEpoch,
+    highWatermark: partition.highWatermark,
+    voters: partition.currentVoters.map(replica),
+    observers: partition.observers.map(replica),
+    nodes: (body.nodes ?? []).map((n) => ({ nodeId: n.nodeId, listeners: n.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })) })),
+    version,
+  };
+}
+
 export { KafkaClient as KafkaAdmin };
 export { apiName };

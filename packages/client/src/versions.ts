@@ -23,6 +23,7 @@ export const Api = {
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
 } as const;
 
@@ -69,6 +70,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.ListGroups, { min: 0, max: 5 }],
   [Api.DeleteGroups, { min: 0, max: 2 }],
   [Api.OffsetDelete, { min: 0, max: 0 }],
+  [Api.DescribeQuorum, { min: 0, max: 2 }],
 ]);
 
 export class UnsupportedVersionError extends Error {

@@ -363,3 +363,57 @@ describe('group coordinator routing', () => {
     expect(count(c, 1, Api.DescribeGroups)).toBe(1);
   });
 });
+
+describe('describeQuorum', () => {
+  const partition = {
+    partitionIndex: 0,
+    errorCode: 0,
+    leaderId: 2,
+    leaderEpoch: 4,
+    highWatermark: 50,
+    currentVoters: [
+      { replicaId: 2, logEndOffset: 50, lastFetchTimestamp: 1000, lastCaughtUpTimestamp: 1000 },
+      { replicaId: 3, logEndOffset: 45 },
+    ],
+    observers: [{ replicaId: 7, logEndOffset: -1, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 }],
+  };
+
+  it('asks for __cluster_metadata-0 and reads leader, epoch, high watermark, voters and observers', async () => {
+    const c = await cluster(1, {}, (_n, req) =>
+      req.apiKey === Api.DescribeQuorum ? { errorCode: 0, topics: [{ topicName: '__cluster_metadata', partitions: [partition] }] } : undefined,
+    );
+    const q = await client(c).describeQuorum();
+    const sent = c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.DescribeQuorum)!;
+    expect(sent.apiVersion).toBe(2);
+    expect(sent.body).toEqual({ topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] });
+    expect(q).toEqual({
+      leaderId: 2,
+      leaderEpoch: 4,
+      highWatermark: 50,
+      voters: [
+        { replicaId: 2, logEndOffset: 50, lastFetchTimestamp: 1000, lastCaughtUpTimestamp: 1000 },
+        { replicaId: 3, logEndOffset: 45, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 },
+      ],
+      observers: [{ replicaId: 7, logEndOffset: -1, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1 }],
+      nodes: [],
+      version: 2,
+    });
+  });
+
+  it('turns a top-level or partition error into a KafkaError', async () => {
+    const c = await cluster(1, {}, (_n, req) => (req.apiKey === Api.DescribeQuorum ? { errorCode: 6, topics: [] } : undefined));
+    await expect(client(c).describeQuorum()).rejects.toThrow(/^NOT_LEADER_OR_FOLLOWER \(DescribeQuorum\)/);
+    const d = await cluster(1, {}, (_n, req) =>
+      req.apiKey === Api.DescribeQuorum ? { errorCode: 0, topics: [{ topicName: '__cluster_metadata', partitions: [{ ...partition, errorCode: 3 }] }] } : undefined,
+    );
+    await expect(client(d).describeQuorum()).rejects.toBeInstanceOf(KafkaError);
+  });
+
+  it('names the broker when it does not support DescribeQuorum', async () => {
+    const c = await cluster(1, {});
+    c.apiVersions = () => ({ errorCode: 0, apiKeys: ALL_VERSIONS.filter((v) => v.apiKey !== Api.DescribeQuorum) });
+    const err = await client(c).describeQuorum().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedVersionError);
+    expect((err as Error).message).toBe(`broker 127.0.0.1:${c.nodes[0]!.broker.port} does not support DescribeQuorum`);
+  });
+});
