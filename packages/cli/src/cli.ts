@@ -15,6 +15,7 @@ import { groupDescribe } from './commands/group-describe.ts';
 import { groupList } from './commands/group-list.ts';
 import { groupResetOffsets, type ResetSpec } from './commands/group-reset-offsets.ts';
 import { produce } from './commands/produce.ts';
+import { quorumStatus } from './commands/quorum-status.ts';
 import { topicAlterConfig } from './commands/topic-alter-config.ts';
 import { topicCreate } from './commands/topic-create.ts';
 import { topicDelete } from './commands/topic-delete.ts';
@@ -245,7 +246,17 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         .command('info', 'cluster id, controller and brokers', (c: Argv) => c, handle((c) => clusterInfo(c)))
         .demandCommand(1, 'cluster needs a subcommand: info'),
     )
-    .demandCommand(1, 'give a command: topic, group, produce, consume or cluster')
+    .command('quorum', 'the controller quorum (the metadata log\'s Raft group)', (y: Argv) =>
+      y
+        .command(
+          'status',
+          'leader, epoch, high watermark, and each voter\'s and observer\'s log end offset, lag and last fetch',
+          (c: Argv) => c.option('output', { alias: 'o', type: 'string', describe: 'text or json (same as --json)' }),
+          handle((c, a) => quorumStatus(c, { json: c.json || outputFormat(a.output) === 'json', nowMs: () => Date.now() })),
+        )
+        .demandCommand(1, 'quorum needs a subcommand: status'),
+    )
+    .demandCommand(1, 'give a command: topic, group, produce, consume, cluster or quorum')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
@@ -265,6 +276,14 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
   } finally {
     await (ctx as CommandContext | null)?.close();
   }
+}
+
+/** `--output text|json`; absent means text. */
+function outputFormat(value: unknown): 'text' | 'json' {
+  if (value === undefined) return 'text';
+  const v = String(value);
+  if (v !== 'text' && v !== 'json') throw new UsageError(`--output must be text or json, got "${v}"`);
+  return v;
 }
 
 const GROUP_STATE_NAMES = 'Empty, Stable, PreparingRebalance, CompletingRebalance, Dead';
