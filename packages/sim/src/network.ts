@@ -13,8 +13,14 @@ export interface NetworkFaults {
   maxDelayTicks: number;
 }
 
-interface InFlight {
-  message: Message;
+/** Anything with a sender and an addressee can travel (Raft messages, the cluster simulation's RPCs). */
+export interface Addressed {
+  readonly from: number;
+  readonly to: number;
+}
+
+interface InFlight<M> {
+  message: M;
   dueTick: number;
   /** Tie-break for a stable order among messages due at the same tick. */
   seq: number;
@@ -23,10 +29,10 @@ interface InFlight {
 /** A bound on messages in flight; beyond it new messages are dropped (a congested network). */
 export const MAX_IN_FLIGHT = 100_000;
 
-export class SimNetwork {
+export class SimNetwork<M extends Addressed = Message> {
   readonly #rng: Rng;
   faults: NetworkFaults;
-  #inFlight: InFlight[] = [];
+  #inFlight: InFlight<M>[] = [];
   #seq = 0;
   /** Directed links "from->to" that drop everything. */
   #blocked = new Set<string>();
@@ -42,7 +48,7 @@ export class SimNetwork {
     return this.#inFlight.length;
   }
 
-  send(message: Message, now: number): void {
+  send(message: M, now: number): void {
     this.stats.sent++;
     if (this.#rng.next() < this.faults.dropProbability || this.#inFlight.length >= MAX_IN_FLIGHT) {
       this.stats.dropped++;
@@ -55,7 +61,7 @@ export class SimNetwork {
     }
   }
 
-  #enqueue(message: Message, now: number): void {
+  #enqueue(message: M, now: number): void {
     this.#inFlight.push({ message, dueTick: now + 1 + this.#rng.int(this.faults.maxDelayTicks), seq: this.#seq++ });
   }
 
@@ -65,7 +71,7 @@ export class SimNetwork {
 
 
   /** Removes and returns a random message due by `now` (random choice = reordering among due messages). */
-  takeDue(now: number): Message | null {
+  takeDue(now: number): M | null {
     const due: number[] = [];
     for (let i = 0; i < this.#inFlight.length; i++) if (this.#inFlight[i]!.dueTick <= now) due.push(i);
     if (due.length === 0) return null;
@@ -74,7 +80,7 @@ export class SimNetwork {
     return taken!.message;
   }
 
-  canDeliver(message: Message): boolean {
+  canDeliver(message: M): boolean {
     return !this.#blocked.has(`${message.from}->${message.to}`);
   }
 
