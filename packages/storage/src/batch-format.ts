@@ -31,7 +31,17 @@ export const OFF_ATTRIBUTES = 21;
 export const OFF_LAST_OFFSET_DELTA = 23;
 export const OFF_BASE_TIMESTAMP = 27;
 export const OFF_MAX_TIMESTAMP = 35;
+export const OFF_PRODUCER_ID = 43;
+export const OFF_PRODUCER_EPOCH = 51;
+export const OFF_BASE_SEQUENCE = 53;
 export const OFF_RECORDS_COUNT = 57;
+
+/** producerId / producerEpoch / baseSequence of a batch written without idempotence. */
+export const NO_PRODUCER_ID = -1;
+export const NO_PRODUCER_EPOCH = -1;
+export const NO_SEQUENCE = -1;
+/** Partition leader epoch of a batch nobody stamped (RecordBatch.NO_PARTITION_LEADER_EPOCH). */
+export const NO_PARTITION_LEADER_EPOCH = -1;
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -46,6 +56,10 @@ export interface BatchHeader {
   lastOffsetDelta: number;
   baseTimestamp: number;
   maxTimestamp: number;
+  /** NaN if the field is not a safe integer (garbage); -1 without idempotence. */
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
   recordsCount: number;
 }
 
@@ -91,6 +105,9 @@ export function readBatchHeader(buf: Buffer, pos: number): BatchHeader {
     lastOffsetDelta: buf.readInt32BE(pos + OFF_LAST_OFFSET_DELTA),
     baseTimestamp: readInt64Lenient(buf, pos + OFF_BASE_TIMESTAMP),
     maxTimestamp: readInt64Lenient(buf, pos + OFF_MAX_TIMESTAMP),
+    producerId: readInt64Lenient(buf, pos + OFF_PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + OFF_PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + OFF_BASE_SEQUENCE),
     recordsCount: buf.readInt32BE(pos + OFF_RECORDS_COUNT),
   };
 }
@@ -143,6 +160,26 @@ export function compressionOf(attributes: number): number {
 /** attributes bit 3: timestamp type (1 = LogAppendTime: every record carries maxTimestamp). */
 export function isLogAppendTime(attributes: number): boolean {
   return (attributes & 0x8) !== 0;
+}
+
+/** attributes bit 4: part of a transaction. */
+export function isTransactionalBatch(attributes: number): boolean {
+  return (attributes & 0x10) !== 0;
+}
+
+/** attributes bit 5: a control batch (transaction marker), which carries no producer sequence. */
+export function isControlBatch(attributes: number): boolean {
+  return (attributes & 0x20) !== 0;
+}
+
+/**
+ * Sequence of a batch's last record: sequences wrap from 2^31-1 to 0 (Kafka's DefaultRecordBatch.incrementSequence).
+ * `NO_SEQUENCE` stays as it is.
+ */
+export function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): number {
+  if (baseSequence === NO_SEQUENCE) return NO_SEQUENCE;
+  const sum = baseSequence + lastOffsetDelta;
+  return sum > 0x7fffffff ? sum - 0x80000000 : sum;
 }
 
 /** zigzag varint (records use signed varints); returns [value, nextPos] or null if malformed/truncated. */

@@ -16,9 +16,34 @@ export {
   type CompactionResult,
 } from './log-cleaner.ts';
 export {
+  LeaderEpochCache,
+  readLeaderEpochCheckpoint,
+  LEADER_EPOCH_CHECKPOINT_FILE,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+  type EpochEntry,
+  type EpochEndOffset,
+} from './leader-epoch-cache.ts';
+export {
+  ProducerStateManager,
+  TooManyProducersError,
+  PRODUCER_BATCHES_RETAINED,
+  SNAPSHOT_SUFFIX,
+  listSnapshotOffsets,
+  readProducerSnapshot,
+  type ProducerBatch,
+  type ProducerBatchMetadata,
+  type ProducerCheck,
+  type ProducerCheckError,
+  type ProducerEntry,
+} from './producer-state.ts';
+export {
   PartitionLog,
   OffsetOutOfRangeError,
   LogFailedError,
+  UnexpectedAppendOffsetError,
+  CorruptRecordError,
+  MAX_PRODUCER_SNAPSHOTS,
   defaultLogConfig,
   type LogConfig,
   type AppendResult,
