@@ -93,7 +93,7 @@ export class ClusterChecker {
   readonly #reference: Pick<NodeTrack, 'epochs' | 'brokerEpochs'> = { epochs: new Map(), brokerEpochs: new Map() };
   readonly #activeByEpoch = new Map<number, number>();
   readonly #nodes = new Map<string, NodeTrack>();
-  readonly stats = { imagesCompared: 0, activations: 0 };
+  readonly stats = { imagesCompared: 0, activations: 0, fences: 0, unfences: 0, leaderlessPartitions: 0 };
 
   /** Exclusive end of the committed metadata replayed into reference images. */
   get referenceEnd(): number {
@@ -138,6 +138,14 @@ export class ClusterChecker {
     if (problems.length > 0) fail(`committed image at offset ${offset + 1}: ${problems.slice(0, 4).join('; ')}`);
     if (image.nextBrokerEpoch < previous.nextBrokerEpoch) fail(`committed entry ${offset}: nextBrokerEpoch went back ${previous.nextBrokerEpoch} -> ${image.nextBrokerEpoch}`);
     trackEpochs(`committed entry ${offset}`, this.#reference, image);
+    for (const b of image.brokers.values()) {
+      const was = previous.broker(b.brokerId);
+      if (b.fenced && was !== undefined && !was.fenced) this.stats.fences++;
+      if (!b.fenced && (was === undefined || was.fenced)) this.stats.unfences++;
+    }
+    for (const topic of image.topicsById.values()) {
+      for (const p of topic.partitions) if (p.leader === NO_LEADER && previous.partition(topic.topicId, p.partitionId)?.leader !== NO_LEADER) this.stats.leaderlessPartitions++;
+    }
   }
 
   /** A snapshot a controller created or installed must be the reference image at its end offset. */

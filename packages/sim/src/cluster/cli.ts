@@ -39,7 +39,7 @@ if (args.has('seed')) {
   const start = intArg(args, 'start', 1)!;
   const began = performance.now();
   const failures: { seed: number; failure: string }[] = [];
-  const totals = { ticks: 0, committedEntries: 0, elections: 0, activations: 0, controllerCrashes: 0, brokerCrashes: 0, fences: 0, topicsCreated: 0, alterPartitionsOk: 0, brokerSnapshotInstalls: 0, raftSnapshotInstalls: 0 };
+  const totals = { ticks: 0, committedEntries: 0, elections: 0, activations: 0, controllerCrashes: 0, brokerCrashes: 0, fences: 0, leaderlessPartitions: 0, topicsCreated: 0, alterPartitionsOk: 0, brokerSnapshotInstalls: 0, raftSnapshotInstalls: 0 };
   let livenessMax = 0;
   for (let seed = start; seed < start + seeds; seed++) {
     const result = await runClusterSimulation({ seed, steps, brokers, plantedBug, traceLines: 1 });

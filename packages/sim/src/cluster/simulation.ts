@@ -58,7 +58,11 @@ export interface ClusterSimulationStats {
   brokerSnapshotInstalls: number;
   registrations: number;
   heartbeats: number;
+  /** Unfenced -> fenced transitions in the committed log (session expiry, re-registration, controlled shutdown). */
   fences: number;
+  unfences: number;
+  /** Partitions that became leaderless in the committed log. */
+  leaderlessPartitions: number;
   alterPartitions: number;
   alterPartitionsOk: number;
   workloadCalls: number;
@@ -119,7 +123,7 @@ class ClusterSimulation {
   readonly #stats: ClusterSimulationStats = {
     ticks: 0, events: 0, committedEntries: 0, elections: 0, activations: 0, maxEpoch: 0, controllerCrashes: 0, brokerCrashes: 0, brokerPauses: 0,
     controlledShutdowns: 0, partitions: 0, raftSnapshots: 0, raftSnapshotInstalls: 0, brokerSnapshotInstalls: 0, registrations: 0, heartbeats: 0,
-    fences: 0, alterPartitions: 0, alterPartitionsOk: 0, workloadCalls: 0, workloadOk: 0, topicsCreated: 0, imagesCompared: 0, livenessTicks: 0,
+    fences: 0, unfences: 0, leaderlessPartitions: 0, alterPartitions: 0, alterPartitionsOk: 0, workloadCalls: 0, workloadOk: 0, topicsCreated: 0, imagesCompared: 0, livenessTicks: 0,
   };
 
   constructor(options: ClusterSimulationOptions) {
@@ -252,6 +256,9 @@ class ClusterSimulation {
     s.committedEntries = this.#checker.quorum.committedLength;
     s.activations = this.#checker.stats.activations;
     s.imagesCompared = this.#checker.stats.imagesCompared;
+    s.fences = this.#checker.stats.fences;
+    s.unfences = this.#checker.stats.unfences;
+    s.leaderlessPartitions = this.#checker.stats.leaderlessPartitions;
     for (const b of this.#brokers) {
       s.registrations += b.stats.registrations;
       s.heartbeats += b.stats.heartbeats;
