@@ -75,7 +75,7 @@ export async function quorumStatus(ctx: CommandContext, options: { json: boolean
   } catch (err) {
     if (err instanceof UnsupportedVersionError) {
       throw new UnsupportedVersionError(
-        `${err.message}: DescribeQuorum (API key 55) is answered only by brokers of a cluster with a controller quorum (process.roles with controllers); this broker does not advertise it`,
+        `${err.message} (API key 55 is not in its ApiVersions), so it cannot report the controller quorum; ask a broker that forwards DescribeQuorum to the controllers`,
       );
     }
     throw err;
