@@ -15,6 +15,7 @@
  *     offset beyond the quorum's committed log (the global high watermark).
  *  4. Per node (each controller and broker, per incarnation): the applied offset never goes back, and as it grows
  *     leader and partition epochs per partition never decrease and broker epochs never go back.
+ *  5. Acknowledged writes are committed: a CreateTopics success names a topic id a committed entry created.
  */
 import {
   MetadataDelta,
@@ -93,6 +94,8 @@ export class ClusterChecker {
   readonly #reference: Pick<NodeTrack, 'epochs' | 'brokerEpochs'> = { epochs: new Map(), brokerEpochs: new Map() };
   readonly #activeByEpoch = new Map<number, number>();
   readonly #nodes = new Map<string, NodeTrack>();
+  /** Every topic id a committed entry ever created (deleted ones included). */
+  readonly #committedTopicIds = new Set<string>();
   readonly stats = { imagesCompared: 0, activations: 0, fences: 0, unfences: 0, leaderlessPartitions: 0 };
 
   /** Exclusive end of the committed metadata replayed into reference images. */
@@ -122,7 +125,9 @@ export class ClusterChecker {
       if (entry.kind === 'data') {
         const delta = new MetadataDelta(previous);
         try {
-          delta.replayAll(decodeRecordBatch(entry.data));
+          const records = decodeRecordBatch(entry.data);
+          for (const r of records) if (r.type === 'topic') this.#committedTopicIds.add(r.topicId);
+          delta.replayAll(records);
         } catch (err) {
           fail(`committed entry ${entry.offset}@${entry.epoch} does not replay on the committed image: ${String(err)}`);
         }
@@ -154,6 +159,11 @@ export class ClusterChecker {
     const reference = this.#images[end];
     if (reference === undefined) fail(`c${nodeId}: ${what} snapshot ends at ${end}, beyond the committed metadata (${this.referenceEnd})`);
     if (!imagesEqual(decodeSnapshot(snapshot.data), reference)) fail(`c${nodeId}: ${what} snapshot at ${end} differs from the committed image at that offset`);
+  }
+
+  /** A client got CreateTopics' success for `topicId`: answers leave only after commit, so it must be committed. */
+  onTopicAcknowledged(name: string, topicId: string): void {
+    if (!this.#committedTopicIds.has(topicId)) fail(`CreateTopics answered ${name} created (id ${topicId}), but no committed entry created it`);
   }
 
   /** Right after a controller applied entries (activation happens there). */

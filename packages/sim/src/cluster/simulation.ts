@@ -16,7 +16,7 @@
  */
 import { assert, seededRng, type Rng } from '@tributary/common';
 import type { QuorumControllerOptions } from '@tributary/controller';
-import { decodeRecordBatch, ElectionType, encodeRecordBatch, ErrorCode } from '@tributary/metadata';
+import { decodeRecordBatch, ElectionType, encodeRecordBatch, ErrorCode, type CreateTopicsResponse } from '@tributary/metadata';
 import { describeMessage, describeRole, type Entry, type Message, type Ready, type Snapshot } from '@tributary/raft';
 import { InvariantViolation } from '../invariants.ts';
 import { SimNetwork } from '../network.ts';
@@ -581,7 +581,11 @@ class ClusterSimulation {
     if (kind < 4) {
       const topic = { name, numPartitions: 1 + rng.int(4), replicationFactor: 1 + rng.int(this.#brokers.length), assignments: [], configs: [] };
       this.#client.call('createTopics', { topics: [topic], validateOnly: false }, timeoutMs, nowMs, (outcome) => {
-        if (outcome.ok && (outcome.body as { topics: { errorCode: number }[] }).topics[0]?.errorCode === ErrorCode.NONE) this.#stats.topicsCreated++;
+        const created = outcome.ok ? (outcome.body as CreateTopicsResponse).topics[0] : undefined;
+        if (created?.errorCode === ErrorCode.NONE) {
+          this.#stats.topicsCreated++;
+          this.#checker.onTopicAcknowledged(created.name, created.topicId);
+        }
         done(`createTopics ${name} x${topic.numPartitions} rf${topic.replicationFactor}`)(outcome);
       });
     } else if (kind < 6) {
