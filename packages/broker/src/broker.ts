@@ -1,26 +1,30 @@
 /**
- * The broker: the Kafka request handlers over the replica manager, topic registry and group
- * coordinator. The network layer (in @tributary/server) decodes frames and calls `handle`;
- * everything here works on decoded bodies and returns response bodies, so it is testable
- * without sockets.
+ * The broker: the Kafka request handlers over the replica manager, the cluster metadata and the group
+ * coordinator. It registers with the controller quorum and heartbeats (BrokerLifecycle), follows the
+ * committed metadata (MetadataFollower) and makes its partition logs follow it; admin requests go to the
+ * active controller. The network layer (in @tributary/server) decodes frames and calls `handle`; everything
+ * here works on decoded bodies and returns response bodies, so it is testable without sockets.
  */
 import { BufferPool, type Clock, type Logger, type Rng, type Timer } from '@tributary/common';
+import { MetadataFollower, registerAndHeartbeat, type BrokerLifecycle, type ControllerApi, type MetadataUpdate } from '@tributary/controller';
 import { ApiKey, ErrorCode, type RequestHeader } from '@tributary/protocol';
 import type { FileSystem } from '@tributary/storage';
 import { advertisedRange, assertProfileWithinCodec } from './api-versions.ts';
 import type { BrokerConfig, Listener } from './config/broker-config.ts';
-import { TopicRegistry } from './metadata/topic-registry.ts';
+import { ClusterMetadata } from './cluster-metadata.ts';
 import { ProducerIdManager } from './producer-id-manager.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { handlers, type Handler } from './handlers/index.ts';
 import { GroupCoordinator } from './group/index.ts';
-import { createGroupStore } from './group-store.ts';
+import { createGroupStore, OFFSETS_TOPIC, type GroupStore } from './group-store.ts';
 
 export interface RequestContext {
   header: RequestHeader;
   clientHost: string;
   /** Aborted when the connection closes, so parked requests stop waiting. */
   signal: AbortSignal;
+  /** The listener the request arrived on: Metadata answers with the brokers' addresses on the same one. */
+  listenerName?: string;
 }
 
 export interface BrokerOptions {
@@ -30,12 +34,19 @@ export interface BrokerOptions {
   timer: Timer;
   rng: Rng;
   logger: Logger;
-  /** 16 random bytes as base64url: topic ids and generated cluster ids. */
+  /** 16 random bytes as base64url: incarnation ids. */
   newUuid: () => string;
+  /** The controller quorum (a ControllerClient; in process for a combined node). */
+  controller: ControllerApi;
+  clusterId: string;
+  /** Client listeners as clients reach them, registered with the controller. */
+  advertised: Listener[];
 }
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_INTERVAL_MS = 1000;
+/** How long a stopping broker waits for the controller to move its leaderships away. */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export const NO_RESPONSE = Symbol('no response');
 export type HandlerResult = object | typeof NO_RESPONSE;
@@ -46,7 +57,8 @@ export class Broker {
   readonly clock: Clock;
   readonly timer: Timer;
   readonly logger: Logger;
-  readonly registry: TopicRegistry;
+  readonly metadata: ClusterMetadata;
+  readonly controller: ControllerApi;
   readonly replicas: ReplicaManager;
   readonly producerIds: ProducerIdManager;
   readonly groups: GroupCoordinator;
@@ -56,51 +68,155 @@ export class Broker {
    * socket is done with them (see BufferPool's rule), so consumers reading from page cache reuse warm memory.
    */
   readonly readPool = new BufferPool({ minBytes: 64 * 1024, maxPooledBytes: 128 * 1024 * 1024 });
-  readonly #advertised: Listener;
+  /** Resolves once the broker is registered, caught up with the metadata and unfenced for the first time. */
+  readonly ready: Promise<void>;
+  readonly #advertised: Listener[];
+  readonly #groupStore: GroupStore;
+  readonly #follower: MetadataFollower;
+  #lifecycle: BrokerLifecycle | null = null;
+  #markReady: () => void = () => {};
+  #strayLogsRemoved = false;
   #retentionTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   #cleanerTimer: { cancel(): void } | null = null;
-  #stopGroupStore: () => void = () => {};
+  #offsetsTopicCreation: Promise<void> | null = null;
   #closed = false;
 
-  private constructor(opts: BrokerOptions, registry: TopicRegistry, replicas: ReplicaManager, groups: GroupCoordinator, advertised: Listener) {
+  private constructor(opts: BrokerOptions, replicas: ReplicaManager, groupStore: GroupStore) {
     this.config = opts.config;
     this.nodeId = opts.config.nodeId;
     this.clock = opts.clock;
     this.timer = opts.timer;
     this.logger = opts.logger;
     this.newUuid = opts.newUuid;
-    this.registry = registry;
+    this.controller = opts.controller;
+    this.metadata = new ClusterMetadata(this.nodeId, opts.clusterId, opts.timer);
     this.replicas = replicas;
-    this.groups = groups;
-    this.producerIds = new ProducerIdManager(registry);
-    this.#advertised = advertised;
+    this.#groupStore = groupStore;
+    this.groups = groupStore.coordinator;
+    this.#advertised = opts.advertised;
+    this.producerIds = new ProducerIdManager(async () => {
+      const epoch = this.#lifecycle?.brokerEpoch ?? -1;
+      const r = await this.controller.allocateProducerIds({ brokerId: this.nodeId, brokerEpoch: epoch }, { timeoutMs: 10_000 });
+      if (r.errorCode !== ErrorCode.NONE) throw new Error(`the controller refused a producer id block: ${r.errorMessage ?? `error ${r.errorCode}`}`);
+      return { start: r.producerIdStart, length: r.producerIdLen };
+    });
+    this.ready = new Promise<void>((resolve) => {
+      this.#markReady = resolve;
+    });
+    this.#follower = new MetadataFollower({
+      client: opts.controller,
+      brokerId: this.nodeId,
+      listener: (u) => this.#onMetadata(u),
+      logger: opts.logger.child({ component: 'metadata-follower' }),
+      onError: (err) => this.logger.warn({ err }, 'fetching metadata from the controller failed; retrying'),
+    });
   }
 
-  static async start(opts: BrokerOptions, advertised: Listener): Promise<Broker> {
+  static async start(opts: BrokerOptions): Promise<Broker> {
     assertProfileWithinCodec();
     const { config, fs, logger } = opts;
-    const dataDir = config.dataDir;
-    await fs.mkdir(dataDir);
-    const registry = await TopicRegistry.open({ fs, dataDir, nodeId: config.nodeId, clusterId: config.str('cluster.id'), newClusterId: opts.newUuid });
-    const replicas = new ReplicaManager({ fs, dataDir, registry, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
-    await replicas.start();
-    const { coordinator, stop: stopGroupStore } = await createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger, newUuid: opts.newUuid });
-    const broker = new Broker(opts, registry, replicas, coordinator, advertised);
-    broker.#stopGroupStore = stopGroupStore;
+    await fs.mkdir(config.dataDir);
+    const replicas = new ReplicaManager({ fs, dataDir: config.dataDir, nodeId: config.nodeId, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
+    const groupStore = createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger });
+    const broker = new Broker(opts, replicas, groupStore);
+    broker.#follower.start();
+    broker.#lifecycle = registerAndHeartbeat({
+      client: opts.controller,
+      brokerId: config.nodeId,
+      incarnationId: opts.newUuid(),
+      listeners: opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+      rack: config.str('broker.rack'),
+      heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
+      metadataOffset: () => broker.#follower.lastAppliedOffset,
+      logger: logger.child({ component: 'broker-lifecycle' }),
+      onRegistered: (brokerEpoch) => logger.info({ brokerEpoch }, 'registered with the controller quorum'),
+      onFenced: () => logger.warn({}, 'fenced by the controller: not leading partitions until unfenced'),
+      onUnfenced: () => broker.#onUnfenced(),
+      onError: (err) => logger.warn({ err }, 'broker heartbeat failed; retrying'),
+    });
     broker.#scheduleRetention();
     broker.#scheduleFlush();
-    if (opts.config.bool('log.cleaner.enable')) broker.#scheduleCleaner();
+    if (config.bool('log.cleaner.enable')) broker.#scheduleCleaner();
     return broker;
   }
 
   get clusterId(): string {
-    return this.registry.clusterId;
+    return this.metadata.clusterId;
   }
 
-  /** The single broker of this cluster as clients should reach it. */
+  /** This broker's first client listener as clients reach it. */
   get advertisedListener(): Listener {
-    return this.#advertised;
+    return this.#advertised[0]!;
+  }
+
+  get lifecycleState(): string {
+    return this.#lifecycle?.state ?? 'registering';
+  }
+
+  /**
+   * Creates `__consumer_offsets` through the controller (once at a time), as Kafka does on the first
+   * FindCoordinator. Its replication factor is offsets.topic.replication.factor, lowered to the number of
+   * live brokers so a cluster smaller than the setting (one zero-config node) still gets group coordination.
+   */
+  ensureOffsetsTopic(): void {
+    if (this.#offsetsTopicCreation !== null || this.metadata.image.topic(OFFSETS_TOPIC) !== undefined) return;
+    const live = this.metadata.liveBrokers().length;
+    const wanted = this.config.int('offsets.topic.replication.factor');
+    const replicationFactor = Math.max(1, Math.min(wanted, live));
+    if (replicationFactor < wanted) this.logger.warn({ wanted, liveBrokers: live }, `creating ${OFFSETS_TOPIC} with replication factor ${replicationFactor}: fewer live brokers than offsets.topic.replication.factor`);
+    this.#offsetsTopicCreation = this.controller
+      .createTopics({
+        topics: [
+          {
+            name: OFFSETS_TOPIC,
+            numPartitions: this.config.int('offsets.topic.num.partitions'),
+            replicationFactor,
+            assignments: [],
+            configs: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'segment.bytes', value: String(this.config.int('offsets.topic.segment.bytes')) },
+              { name: 'compression.type', value: 'producer' },
+            ],
+          },
+        ],
+        validateOnly: false,
+      })
+      .then((r) => {
+        const t = r.topics[0];
+        if (t && t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) this.logger.warn({ errorCode: t.errorCode, message: t.errorMessage }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
+      })
+      .catch((err) => this.logger.warn({ err }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`))
+      .finally(() => {
+        this.#offsetsTopicCreation = null;
+      });
+  }
+
+  async #onMetadata(update: MetadataUpdate): Promise<void> {
+    if (this.#closed) return;
+    const changes = await this.replicas.applyImage(update.image);
+    this.metadata.publish(update.image, update.nextOffset);
+    for (const p of changes.stoppedLeading) if (p.topic === OFFSETS_TOPIC) this.#groupStore.unload(p.index);
+    for (const p of changes.becameLeader) if (p.topic === OFFSETS_TOPIC) this.#groupStore.load(p);
+    // Create the offsets topic as soon as the cluster has enough brokers for it (the lowest live broker asks),
+    // so the first consumer group does not wait for it; FindCoordinator creates it otherwise.
+    const live = this.metadata.liveBrokers();
+    if (
+      update.image.topic(OFFSETS_TOPIC) === undefined &&
+      live[0]?.brokerId === this.nodeId &&
+      live.length >= this.config.int('offsets.topic.replication.factor')
+    ) {
+      this.ensureOffsetsTopic();
+    }
+  }
+
+  #onUnfenced(): void {
+    this.logger.info({ brokerEpoch: this.#lifecycle?.brokerEpoch, metadataOffset: this.#follower.lastAppliedOffset }, 'unfenced: caught up with the cluster metadata');
+    if (!this.#strayLogsRemoved) {
+      this.#strayLogsRemoved = true;
+      this.replicas.removeStrayLogs().catch((err) => this.logger.error({ err }, 'removing stray partition logs failed'));
+    }
+    this.#markReady();
   }
 
   /** Handles one decoded request. Never throws for a client's mistake: errors become error codes. */
@@ -118,7 +234,7 @@ export class Broker {
   isPipelineSafe(apiKey: number, body: any): boolean {
     if (apiKey !== ApiKey.Produce) return false;
     for (const t of body.topicData as any[]) {
-      for (const p of t.partitionData as any[]) if (this.replicas.partition(t.name, p.index) === undefined) return false;
+      for (const p of t.partitionData as any[]) if (this.replicas.leaderPartition(t.name, p.index) === undefined) return false;
     }
     return true;
   }
@@ -136,8 +252,18 @@ export class Broker {
     this.#retentionTimer?.cancel();
     this.#flushTimer?.cancel();
     this.#cleanerTimer?.cancel();
-    this.#stopGroupStore();
+    // Controlled shutdown: the controller moves this broker's leaderships to other in-sync replicas before
+    // it goes (clients fail over at once instead of after the session timeout) and ends its session fenced,
+    // so the next start registers at once instead of waiting out the old session.
+    if (this.#lifecycle?.state === 'unfenced') {
+      const done = await this.#lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS).catch(() => false);
+      if (!done) this.logger.warn({ timeoutMs: CONTROLLED_SHUTDOWN_TIMEOUT_MS }, 'controlled shutdown did not finish in time; stopping anyway (leaderships move after the session timeout)');
+    }
+    this.metadata.close();
+    this.#groupStore.stop();
     this.groups.close();
+    await this.#follower.stop();
+    await this.#lifecycle?.stop();
     await this.replicas.close();
   }
 

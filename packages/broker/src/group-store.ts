@@ -1,40 +1,39 @@
 /**
- * Wires the group coordinator to the internal compacted topic `__consumer_offsets`: creates the
- * topic on first start, replays each partition into the coordinator, and appends the
- * coordinator's records as record batches, fsynced before the coordinator acknowledges.
- * On a single node this broker leads every partition; with replication the same port moves
- * with partition leadership.
+ * Wires the group coordinator to the internal compacted topic `__consumer_offsets`: the broker that leads a
+ * partition of it coordinates that partition's groups. On gaining leadership the partition's records are
+ * replayed into the coordinator (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS); on losing it the
+ * groups are dropped (NOT_COORDINATOR sends clients to the new leader). The coordinator's records are
+ * appended as record batches, fsynced before the coordinator acknowledges.
  */
 import type { Clock, Logger, Rng, Timer } from '@tributary/common';
 import { decodeRecords, encodeRecordBatch, iterateBatches } from '@tributary/protocol';
 import type { BrokerConfig } from './config/broker-config.ts';
+import type { Partition } from './partition.ts';
 import type { ReplicaManager } from './replica-manager.ts';
 import { GroupCoordinator, type GroupRecord, type GroupStorePort } from './group/index.ts';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 /** Bytes read per step while loading a partition: bounds memory during replay. */
 const LOAD_READ_BYTES = 1024 * 1024;
+const NOT_COORDINATOR = 16;
 
-export async function createGroupStore(opts: { config: BrokerConfig; replicas: ReplicaManager; clock: Clock; timer: Timer; rng: Rng; logger: Logger; newUuid: () => string }): Promise<{ coordinator: GroupCoordinator; stop(): void }> {
+export interface GroupStore {
+  readonly coordinator: GroupCoordinator;
+  /** This broker now leads the partition: load its groups (in the background). */
+  load(partition: Partition): void;
+  /** Leadership moved away: drop the partition's groups. */
+  unload(index: number): void;
+  stop(): void;
+}
+
+export function createGroupStore(opts: { config: BrokerConfig; replicas: ReplicaManager; clock: Clock; timer: Timer; rng: Rng; logger: Logger }): GroupStore {
   const { config, replicas, logger } = opts;
-  const numPartitions = config.int('offsets.topic.num.partitions');
-  let topic = replicas.registry.get(OFFSETS_TOPIC);
-  if (!topic) {
-    topic = {
-      name: OFFSETS_TOPIC,
-      topicId: opts.newUuid(),
-      numPartitions,
-      configs: { 'cleanup.policy': 'compact', 'segment.bytes': String(config.int('offsets.topic.segment.bytes')), 'compression.type': 'producer' },
-      internal: true,
-    };
-    await replicas.createTopic(topic);
-  }
-  const partitionCount = topic.numPartitions;
+  const partitionCount = config.int('offsets.topic.num.partitions');
 
   const store: GroupStorePort = {
     async append(partition: number, records: GroupRecord[]): Promise<void> {
-      const p = replicas.partition(OFFSETS_TOPIC, partition);
-      if (!p) throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition} is not hosted here`), { errorCode: 16 /* NOT_COORDINATOR */ });
+      const p = replicas.leaderPartition(OFFSETS_TOPIC, partition);
+      if (!p) throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition} is not led by this broker`), { errorCode: NOT_COORDINATOR });
       const nowMs = opts.clock.nowMs();
       const batch = encodeRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: nowMs, headers: [] })), compression: 'none' });
       await p.log.append(batch, { leaderEpoch: p.leaderEpoch, nowMs });
@@ -60,12 +59,6 @@ export async function createGroupStore(opts: { config: BrokerConfig; replicas: R
     logger,
   });
 
-  for (let i = 0; i < partitionCount; i++) {
-    const p = replicas.partition(OFFSETS_TOPIC, i);
-    if (!p) continue;
-    await coordinator.loadPartition(i, readAll(p.log));
-  }
-  logger.info({ partitions: partitionCount }, 'group coordinator loaded');
   const expireEveryMs = config.int('offsets.retention.check.interval.ms');
   let stopped = false;
   let handle: { cancel(): void } | null = null;
@@ -81,6 +74,17 @@ export async function createGroupStore(opts: { config: BrokerConfig; replicas: R
   scheduleExpiry();
   return {
     coordinator,
+    load(p: Partition): void {
+      if (stopped) return;
+      if (p.index >= partitionCount) {
+        logger.error({ partition: p.index, partitions: partitionCount }, `${OFFSETS_TOPIC} has more partitions than offsets.topic.num.partitions; groups of the extra partitions are not served. Set offsets.topic.num.partitions to the topic's partition count`);
+        return;
+      }
+      coordinator.loadPartition(p.index, readAll(p.log)).catch((err) => logger.error({ err, partition: p.index }, `loading ${OFFSETS_TOPIC} partition failed; its groups stay unavailable until leadership changes`));
+    },
+    unload(index: number): void {
+      if (index < partitionCount) coordinator.unloadPartition(index);
+    },
     stop: () => {
       stopped = true;
       handle?.cancel();

@@ -1,32 +1,36 @@
 /**
- * Hands out producer ids from blocks reserved durably in the topic registry, so a restart never
- * reuses an id. (The controller quorum will allocate blocks cluster-wide later.)
+ * Hands out producer ids from blocks the controller quorum allocates cluster-wide (committed before they are
+ * handed out), so no two brokers and no restart ever reuse an id.
  */
-import type { TopicRegistry } from './metadata/topic-registry.ts';
-
-export const PRODUCER_ID_BLOCK_SIZE = 1000;
+export interface ProducerIdBlock {
+  start: number;
+  length: number;
+}
 
 export class ProducerIdManager {
-  readonly #registry: TopicRegistry;
+  readonly #allocate: () => Promise<ProducerIdBlock>;
   #next = 0;
   #end = 0;
   #pending: Promise<void> | null = null;
 
-  constructor(registry: TopicRegistry) {
-    this.#registry = registry;
+  constructor(allocate: () => Promise<ProducerIdBlock>) {
+    this.#allocate = allocate;
   }
 
   async nextProducerId(): Promise<number> {
-    // Bounded: each round either returns or reserves a fresh block of PRODUCER_ID_BLOCK_SIZE ids.
+    // Bounded: each round either returns or fetches a fresh block.
     for (let round = 0; round < 3; round++) {
       if (this.#next < this.#end) return this.#next++;
-      this.#pending ??= this.#registry.allocateProducerIdBlock(PRODUCER_ID_BLOCK_SIZE).then((start) => {
-        this.#next = start;
-        this.#end = start + PRODUCER_ID_BLOCK_SIZE;
-        this.#pending = null;
-      });
+      this.#pending ??= this.#allocate()
+        .then((block) => {
+          this.#next = block.start;
+          this.#end = block.start + block.length;
+        })
+        .finally(() => {
+          this.#pending = null;
+        });
       await this.#pending;
     }
-    throw new Error('could not reserve a producer id block');
+    throw new Error('could not obtain a producer id block');
   }
 }

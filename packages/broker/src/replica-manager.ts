@@ -1,17 +1,30 @@
 /**
- * Owns the partitions this broker hosts: opening their logs at start, creating and deleting them
- * with their topics, config changes, retention, and waking parked fetches on append.
- * The topic registry is changed first and durably; partition logs follow (and are reconciled
- * against the registry at start, so a crash between the two leaves no orphan or missing log).
+ * Owns the partition replicas this broker hosts. The committed cluster metadata (the controller's image,
+ * applied in order by the broker) decides which partitions exist, which of them this broker holds and
+ * who leads; `applyImage` makes the local logs follow: opening (and recovering) or creating the log of a
+ * partition assigned here, deleting the logs of deleted topics and of partitions moved away, and updating
+ * leadership, epochs and topic configs. Partition directories carry the topic id, so a topic deleted and
+ * created again under the same name while this broker was down never resurrects the old data.
  */
 import { assert, type Clock, type Logger, type Timer } from '@tributary/common';
-import { PartitionLog, joinPath, type FileSystem, type LogConfig } from '@tributary/storage';
+import type { MetadataImage, TopicImage } from '@tributary/metadata';
+import { PartitionLog, joinPath, writeFileAtomic, type FileSystem, type LogConfig } from '@tributary/storage';
 import { resolveTopicConfig, type ResolvedTopicConfig, type TopicConfigOverrides, type BrokerDefaults } from './config/topic-config.ts';
 import { FetchWaiters } from './fetch-waiters.ts';
 import { Partition, partitionKey } from './partition.ts';
-import type { TopicRecord, TopicRegistry } from './metadata/topic-registry.ts';
 
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+/** Written into each partition directory: which topic (by id) the data belongs to. */
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+/** Directories in the data dir that are not partition logs (the metadata quorum, node metadata). */
+const RESERVED_DIR_PREFIXES = ['__tributary', '__cluster_metadata'];
+
+export interface ImageChanges {
+  /** Partitions this broker now leads that it did not lead before (or that were just created). */
+  readonly becameLeader: Partition[];
+  /** Partitions this broker led before and no longer leads (moved, deleted, or the topic is gone). */
+  readonly stoppedLeading: { topic: string; index: number }[];
+}
 
 export function logConfigFor(c: ResolvedTopicConfig): LogConfig {
   // A compacted log rolls by max.compaction.lag.ms too, so the active segment (never cleaned)
@@ -37,46 +50,39 @@ export function partitionDirName(topic: string, index: number): string {
 export class ReplicaManager {
   readonly fs: FileSystem;
   readonly dataDir: string;
-  readonly registry: TopicRegistry;
+  readonly nodeId: number;
   readonly brokerDefaults: BrokerDefaults;
   readonly waiters: FetchWaiters;
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #partitions = new Map<string, Partition>();
   readonly #byTopic = new Map<string, Partition[]>();
+  /** The image the hosted partitions reflect. */
+  #image: MetadataImage | null = null;
 
-  constructor(opts: { fs: FileSystem; dataDir: string; registry: TopicRegistry; brokerDefaults: BrokerDefaults; clock: Clock; timer: Timer; logger: Logger }) {
+  constructor(opts: { fs: FileSystem; dataDir: string; nodeId: number; brokerDefaults: BrokerDefaults; clock: Clock; timer: Timer; logger: Logger }) {
     this.fs = opts.fs;
     this.dataDir = opts.dataDir;
-    this.registry = opts.registry;
+    this.nodeId = opts.nodeId;
     this.brokerDefaults = opts.brokerDefaults;
     this.#clock = opts.clock;
     this.#logger = opts.logger;
     this.waiters = new FetchWaiters(opts.timer);
   }
 
-  /** Opens (recovering) every partition log of every registered topic; removes logs of topics that no longer exist. */
-  async start(): Promise<void> {
-    const known = new Set<string>();
-    for (const topic of this.registry.all()) {
-      await this.#openTopic(topic, 0);
-      for (let i = 0; i < topic.numPartitions; i++) known.add(partitionDirName(topic.name, i));
-    }
-    for (const name of await this.fs.readdir(this.dataDir)) {
-      if (name.startsWith('__tributary') || known.has(name)) continue;
-      if (/^.+-\d+(\..*-delete)?$/.test(name)) {
-        this.#logger.warn({ dir: name }, 'removing partition directory of a topic that no longer exists');
-        await this.fs.rmdir(joinPath(this.dataDir, name));
-      }
-    }
-  }
-
+  /** A partition hosted here, leader or not. */
   partition(topic: string, index: number): Partition | undefined {
     return this.#partitions.get(partitionKey(topic, index));
   }
 
+  /** A partition this broker leads: the only ones it serves produce, fetch and offsets for. */
+  leaderPartition(topic: string, index: number): Partition | undefined {
+    const p = this.#partitions.get(partitionKey(topic, index));
+    return p !== undefined && p.isLeader ? p : undefined;
+  }
+
   partitionsOf(topic: string): Partition[] {
-    return this.#byTopic.get(topic) ?? [];
+    return (this.#byTopic.get(topic) ?? []).filter((p) => p !== undefined);
   }
 
   allPartitions(): IterableIterator<Partition> {
@@ -87,39 +93,85 @@ export class ReplicaManager {
     return resolveTopicConfig(overrides, this.brokerDefaults);
   }
 
-  async createTopic(topic: TopicRecord): Promise<void> {
-    assert(topic.numPartitions >= 1 && topic.numPartitions <= MAX_PARTITIONS_PER_TOPIC, 'partition count out of range');
-    await this.registry.create(topic);
-    await this.#openTopic(topic, 0);
-    this.#logger.info({ topic: topic.name, partitions: topic.numPartitions, configs: topic.configs }, 'topic created');
-  }
-
-  async addPartitions(name: string, newCount: number): Promise<void> {
-    const topic = this.registry.get(name);
-    assert(topic && newCount > topic.numPartitions, 'partition count must grow');
-    await this.registry.update(name, (t) => ({ ...t, numPartitions: newCount }));
-    await this.#openTopic({ ...topic, numPartitions: newCount }, topic.numPartitions);
-    this.#logger.info({ topic: name, from: topic.numPartitions, to: newCount }, 'partitions added');
-  }
-
-  async deleteTopic(name: string): Promise<void> {
-    await this.registry.remove(name);
-    const parts = this.#byTopic.get(name) ?? [];
-    this.#byTopic.delete(name);
-    for (const p of parts) {
-      this.#partitions.delete(partitionKey(p.topic, p.index));
-      await p.log.delete();
+  /**
+   * Makes the hosted partitions match `image`. Called in metadata order (never concurrently). Topics whose
+   * image object is unchanged are skipped, so a step costs the number of changed topics plus one pass over
+   * the topic map.
+   */
+  async applyImage(image: MetadataImage): Promise<ImageChanges> {
+    const previous = this.#image;
+    const becameLeader: Partition[] = [];
+    const stoppedLeading: { topic: string; index: number }[] = [];
+    // Removed topics (by id: a re-created name is a different topic).
+    if (previous !== null) {
+      for (const [topicId, old] of previous.topicsById) {
+        if (image.topicsById.has(topicId)) continue;
+        for (const p of this.partitionsOf(old.name)) {
+          if (p.topicId !== topicId) continue;
+          if (p.isLeader) stoppedLeading.push({ topic: p.topic, index: p.index });
+          await this.#remove(p, 'topic deleted');
+        }
+      }
     }
-    this.#logger.info({ topic: name, partitions: parts.length }, 'topic deleted');
+    for (const [topicId, topic] of image.topicsById) {
+      const before = previous?.topicsById.get(topicId);
+      const configs = image.topicConfigs.get(topic.name);
+      const configsChanged = previous === null || previous.topicConfigs.get(topic.name) !== configs;
+      if (before === topic && !configsChanged) continue;
+      const config = this.resolveConfig(configs ? Object.fromEntries(configs) : {});
+      for (const part of topic.partitions) {
+        const key = partitionKey(topic.name, part.partitionId);
+        let hosted = this.#partitions.get(key);
+        if (hosted !== undefined && hosted.topicId !== topicId) {
+          // The name now belongs to another topic: the old one's removal above already ran, unless the
+          // old id never was in an image this broker applied (deleted and re-created while it was away).
+          if (hosted.isLeader) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
+          await this.#remove(hosted, 'topic re-created with a new id');
+          hosted = undefined;
+        }
+        const assigned = part.replicas.includes(this.nodeId);
+        if (!assigned) {
+          if (hosted !== undefined) {
+            if (hosted.isLeader) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
+            await this.#remove(hosted, 'replica moved to other brokers');
+          }
+          continue;
+        }
+        if (hosted === undefined) hosted = await this.#open(topic, part.partitionId, config);
+        else if (configsChanged) {
+          hosted.config = config;
+          hosted.log.updateConfig(logConfigFor(config));
+        }
+        const wasLeader = hosted.isLeader && hosted.leaderEpoch === part.leaderEpoch;
+        const ledBefore = hosted.isLeader;
+        hosted.assign({ leaderId: part.leader, leaderEpoch: part.leaderEpoch, partitionEpoch: part.partitionEpoch, replicas: part.replicas, isr: part.isr });
+        if (hosted.isLeader && !wasLeader) becameLeader.push(hosted);
+        else if (!hosted.isLeader && ledBefore) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
+        // Parked fetches re-check leadership and epochs.
+        if (!hosted.isLeader || !wasLeader) this.waiters.notify(key);
+      }
+    }
+    this.#image = image;
+    return { becameLeader, stoppedLeading };
   }
 
-  async updateTopicConfig(name: string, overrides: TopicConfigOverrides): Promise<void> {
-    await this.registry.update(name, (t) => ({ ...t, configs: overrides }));
-    const resolved = this.resolveConfig(overrides);
-    for (const p of this.partitionsOf(name)) {
-      p.config = resolved;
-      p.log.updateConfig(logConfigFor(resolved));
+  /**
+   * Deletes partition directories the committed metadata does not assign here (topics deleted while this
+   * broker was down, replicas moved away). Run once the broker has caught up with the metadata, never
+   * before: an image that is merely behind would delete live data.
+   */
+  async removeStrayLogs(): Promise<number> {
+    let removed = 0;
+    const hosted = new Set([...this.#partitions.values()].map((p) => partitionDirName(p.topic, p.index)));
+    for (const name of await this.fs.readdir(this.dataDir)) {
+      if (RESERVED_DIR_PREFIXES.some((prefix) => name.startsWith(prefix)) || hosted.has(name)) continue;
+      if (/^.+-\d+(\..*-delete)?$/.test(name)) {
+        this.#logger.warn({ dir: name }, 'removing a partition directory the cluster metadata does not assign to this broker');
+        await this.fs.rmdir(joinPath(this.dataDir, name));
+        removed++;
+      }
     }
+    return removed;
   }
 
   /** Deletes expired segments everywhere; errors are logged per partition and never stop the loop. */
@@ -200,21 +252,43 @@ export class ReplicaManager {
     this.#byTopic.clear();
   }
 
-  async #openTopic(topic: TopicRecord, fromIndex: number): Promise<void> {
-    const config = this.resolveConfig(topic.configs);
-    const list = this.#byTopic.get(topic.name) ?? [];
-    for (let i = fromIndex; i < topic.numPartitions; i++) {
-      const log = await PartitionLog.open({
-        fs: this.fs,
-        dir: joinPath(this.dataDir, partitionDirName(topic.name, i)),
-        config: logConfigFor(config),
-        clock: this.#clock,
-        logger: this.#logger.child({ topic: topic.name, partition: i }),
-      });
-      const p = new Partition(topic.name, i, log, config);
-      this.#partitions.set(partitionKey(topic.name, i), p);
-      list[i] = p;
+  async #open(topic: TopicImage, index: number, config: ResolvedTopicConfig): Promise<Partition> {
+    assert(index >= 0 && index < MAX_PARTITIONS_PER_TOPIC, 'partition index out of range');
+    const dir = joinPath(this.dataDir, partitionDirName(topic.name, index));
+    const metadataPath = joinPath(dir, PARTITION_METADATA_FILE);
+    if (await this.fs.exists(metadataPath)) {
+      const owner = /topic_id: *(\S+)/.exec((await this.fs.readFile(metadataPath)).toString('utf8'))?.[1];
+      if (owner !== topic.topicId) {
+        this.#logger.warn({ topic: topic.name, partition: index, oldTopicId: owner, topicId: topic.topicId }, 'removing the log of an earlier topic with the same name');
+        await this.fs.rmdir(dir);
+      }
     }
+    const log = await PartitionLog.open({
+      fs: this.fs,
+      dir,
+      config: logConfigFor(config),
+      clock: this.#clock,
+      logger: this.#logger.child({ topic: topic.name, partition: index }),
+    });
+    await writeFileAtomic(this.fs, metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
+    const p = new Partition(topic.name, topic.topicId, index, log, config, this.nodeId);
+    this.#partitions.set(partitionKey(topic.name, index), p);
+    const list = this.#byTopic.get(topic.name) ?? [];
+    list[index] = p;
     this.#byTopic.set(topic.name, list);
+    return p;
+  }
+
+  async #remove(p: Partition, reason: string): Promise<void> {
+    const key = partitionKey(p.topic, p.index);
+    this.#partitions.delete(key);
+    const list = this.#byTopic.get(p.topic);
+    if (list !== undefined) {
+      delete list[p.index];
+      if (list.every((x) => x === undefined)) this.#byTopic.delete(p.topic);
+    }
+    this.waiters.notify(key);
+    await p.log.delete();
+    this.#logger.info({ topic: p.topic, partition: p.index, reason }, 'partition log deleted');
   }
 }

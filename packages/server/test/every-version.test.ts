@@ -12,6 +12,7 @@ import { advertisedApis } from '@tributary/broker';
 import { silentLogger } from '@tributary/common';
 import { ApiKey, encodeRecordBatch } from '@tributary/protocol';
 import { startNode, type RunningNode } from '../src/node.ts';
+import { awaitGroupCoordinator } from './coordinator.ts';
 
 let dir: string;
 let node: RunningNode;
@@ -24,6 +25,7 @@ beforeAll(async () => {
     logger: silentLogger,
   });
   conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port, clientId: 'matrix' });
+  await awaitGroupCoordinator(conn, 'g');
   await conn.request(ApiKey.CreateTopics, 5, { topics: [{ name: 'matrix', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
 });
 

@@ -8,6 +8,7 @@ import { KafkaConnection } from '@tributary/client';
 import { silentLogger } from '@tributary/common';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { startNode, type RunningNode } from '../src/node.ts';
+import { awaitGroupCoordinator } from './coordinator.ts';
 
 let dir: string;
 let node: RunningNode;
@@ -18,6 +19,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trib-group-bad-'));
   node = await startNode({ overrides: { listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': dir, 'offsets.topic.num.partitions': '2', 'group.initial.rebalance.delay.ms': '0' }, logger: silentLogger });
   conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port, clientId: 'bad' });
+  await awaitGroupCoordinator(conn, 'g');
 });
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { KafkaClient, KafkaConnection, KafkaError, OffsetSpec } from '@tributary
 import { ApiKey, decodeRecords, encodeRecordBatch, readBatchHeader } from '@tributary/protocol';
 import { silentLogger } from '@tributary/common';
 import { startNode, type RunningNode } from '../src/node.ts';
+import { awaitGroupCoordinator } from './coordinator.ts';
 
 let dir: string;
 let node: RunningNode;
@@ -147,6 +148,7 @@ describe('a single node', () => {
   it('commits offsets for a simple consumer group, refusing unknown partitions', async () => {
     const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
     try {
+      await awaitGroupCoordinator(conn, 'simple');
       const res: any = await conn.request(ApiKey.OffsetCommit, 8, {
         groupId: 'simple', generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, retentionTimeMs: -1,
         topics: [
@@ -160,7 +162,7 @@ describe('a single node', () => {
     }
   });
 
-  it('keeps topics, data, committed offsets and the log start offset across a restart', async () => {
+  it('keeps topics, data, committed offsets and the log start offset across a restart', { timeout: 30_000 }, async () => {
     await client.close();
     await node.stop();
     await boot();

@@ -23,7 +23,7 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'broker.rack', type: 'string', defaultValue: null, doc: 'rack of this broker' }),
   def({ name: 'log.dirs', type: 'list', defaultValue: null, doc: 'data directories; the first one is used' }),
   def({ name: 'log.dir', type: 'string', defaultValue: './data', doc: 'data directory when log.dirs is unset' }),
-  def({ name: 'metadata.log.dir', type: 'string', defaultValue: null, doc: 'metadata log directory', inert: true }),
+  def({ name: 'metadata.log.dir', type: 'string', defaultValue: null, doc: 'directory of the controller quorum\'s metadata log; defaults to __cluster_metadata-0 in the data directory' }),
   def({ name: 'num.partitions', type: 'int', defaultValue: '1', min: 1, max: 100000, doc: 'partitions of auto-created topics' }),
   def({ name: 'default.replication.factor', type: 'int', defaultValue: '1', min: 1, max: 32767, doc: 'replication factor of auto-created topics' }),
   def({ name: 'auto.create.topics.enable', type: 'boolean', defaultValue: 'true', doc: 'create topics on Metadata and Produce' }),
@@ -189,15 +189,59 @@ export class BrokerConfig implements BrokerDefaults {
     return this.list('controller.listener.names') ?? [];
   }
 
+  get roles(): { broker: boolean; controller: boolean } {
+    const roles = this.list('process.roles') ?? [];
+    return { broker: roles.includes('broker'), controller: roles.includes('controller') };
+  }
+
+  /** The listener the controller quorum serves on (the first of controller.listener.names found in listeners). */
+  get controllerListener(): Listener | null {
+    for (const name of this.controllerListenerNames) {
+      const l = this.listeners.find((x) => x.name === name);
+      if (l) return l;
+    }
+    return null;
+  }
+
+  /** controller.quorum.voters as id -> host:port (empty when unset). */
+  get voters(): Map<number, string> {
+    const voters = new Map<number, string>();
+    for (const entry of this.list('controller.quorum.voters') ?? []) {
+      const match = /^(\d+)@(\[[^\]]*\]|[^:@]+):(\d+)$/.exec(entry.trim());
+      if (!match) throw new ConfigError('controller.quorum.voters', `invalid voter "${entry}" in controller.quorum.voters: expected id@host:port`);
+      const id = Number(match[1]);
+      if (voters.has(id)) throw new ConfigError('controller.quorum.voters', `voter ${id} appears twice in controller.quorum.voters`);
+      const host = match[2]!.startsWith('[') ? match[2]!.slice(1, -1) : match[2]!;
+      voters.set(id, `${host}:${match[3]}`);
+    }
+    return voters;
+  }
+
   /** The listeners that serve Kafka clients: all but the controller ones. */
   get clientListeners(): Listener[] {
     return this.listeners.filter((l) => !this.controllerListenerNames.includes(l.name));
   }
 
   #checkCrossKeyRules(): void {
-    const clientListeners = this.clientListeners;
-    if (clientListeners.length === 0) {
+    const roles = this.roles;
+    if (!roles.broker && !roles.controller) throw new ConfigError('process.roles', 'process.roles is empty: use broker, controller or broker,controller');
+    const voters = this.voters;
+    if (roles.broker && this.clientListeners.length === 0) {
       throw new ConfigError('listeners', 'listeners has no client listener: add one such as PLAINTEXT://127.0.0.1:9092');
+    }
+    if (roles.controller) {
+      const others = [...voters.keys()].some((id) => id !== this.nodeId);
+      if (voters.size > 0 && !voters.has(this.nodeId)) {
+        throw new ConfigError('controller.quorum.voters', `node ${this.nodeId} has the controller role but is not in controller.quorum.voters (${this.list('controller.quorum.voters')!.join(',')}): add ${this.nodeId}@host:port or drop the role`);
+      }
+      if (others && this.controllerListener === null) {
+        throw new ConfigError('controller.listener.names', 'a controller in a quorum of several voters needs a controller listener: set controller.listener.names=CONTROLLER and add CONTROLLER://host:port to listeners');
+      }
+      if (!roles.broker && this.controllerListener === null) {
+        throw new ConfigError('listeners', 'a controller-only node needs a controller listener: set controller.listener.names=CONTROLLER and listeners=CONTROLLER://host:port');
+      }
+    } else if (voters.size === 0) {
+      throw new ConfigError('controller.quorum.voters', 'a broker-only node needs controller.quorum.voters (id@host:port of each controller) to find the controller quorum');
     }
     const protocolMap = new Map((this.list('listener.security.protocol.map') ?? []).map((e) => {
       const [name, proto] = e.split(':');
@@ -213,6 +257,7 @@ export class BrokerConfig implements BrokerDefaults {
         throw new ConfigError('listener.security.protocol.map', `listener ${l.name} uses ${proto}; only PLAINTEXT is supported so far`);
       }
     }
+    if (!roles.broker) return;
     const advertisedNames = new Set(this.advertisedListeners.map((l) => l.name));
     for (const l of this.advertisedListeners) {
       if (!this.listeners.some((x) => x.name === l.name)) {

@@ -1,36 +1,36 @@
 import { ErrorCode } from '@tributary/protocol';
+import type { CreatePartitionsTopic } from '@tributary/metadata';
 import type { Broker, RequestContext } from '../broker.ts';
-import { MAX_PARTITIONS_PER_TOPIC } from '../replica-manager.ts';
-import { isInternal, messageOf } from './common.ts';
+import { controllerErrorCode, isInternal, LOCAL_METADATA_WAIT_MS, messageOf } from './common.ts';
 
+/** CreatePartitions goes to the active controller (counts, assignments and placement are checked there). */
 export async function handleCreatePartitions(broker: Broker, _ctx: RequestContext, body: any): Promise<object> {
-  const names = (body.topics as any[]).map((t) => t.name as string);
-  const results = [];
-  for (const t of body.topics as any[]) {
-    const out = { name: t.name, errorCode: ErrorCode.NONE as number, errorMessage: null as string | null };
-    results.push(out);
-    const fail = (code: number, message: string): void => {
-      out.errorCode = code;
-      out.errorMessage = message;
-    };
-    const topic = broker.registry.get(t.name);
-    const count: number = t.count;
-    if (names.indexOf(t.name) !== names.lastIndexOf(t.name)) fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears more than once`);
-    else if (!topic) fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${t.name} does not exist`);
-    else if (isInternal(t.name)) fail(ErrorCode.INVALID_REQUEST, `${t.name} is an internal topic`);
-    else if (count <= topic.numPartitions) fail(ErrorCode.INVALID_PARTITIONS, `topic ${t.name} has ${topic.numPartitions} partitions; the new count ${count} must be larger`);
-    else if (count > MAX_PARTITIONS_PER_TOPIC) fail(ErrorCode.INVALID_PARTITIONS, `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic`);
-    else if (t.assignments !== null && t.assignments !== undefined && t.assignments.length !== count - topic.numPartitions) {
-      fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `expected ${count - topic.numPartitions} assignments for the new partitions, got ${t.assignments.length}`);
-    } else if (t.assignments?.some((a: { brokerIds: number[] }) => a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId)) {
-      fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `assignments may only name broker ${broker.nodeId}, the one broker of this cluster`);
-    } else if (!body.validateOnly) {
-      try {
-        await broker.replicas.addPartitions(t.name, count);
-      } catch (err) {
-        fail(ErrorCode.KAFKA_STORAGE_ERROR, `adding partitions to ${t.name} failed: ${messageOf(err)}`);
+  const results = new Map<number, { name: string; errorCode: number; errorMessage: string | null }>();
+  const forwarded: { i: number; topic: CreatePartitionsTopic }[] = [];
+  (body.topics as any[]).forEach((t, i) => {
+    results.set(i, { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
+    if (isInternal(t.name)) {
+      results.set(i, { name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `${t.name} is an internal topic` });
+      return;
+    }
+    const assignments = t.assignments === null || t.assignments === undefined ? null : (t.assignments as any[]).map((a) => ({ brokerIds: a.brokerIds as number[] }));
+    forwarded.push({ i, topic: { name: t.name, count: t.count, assignments } });
+  });
+  if (forwarded.length > 0) {
+    const timeoutMs = Math.max(1, Math.min(typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? body.timeoutMs : 30_000, 60_000));
+    try {
+      const r = await broker.controller.createPartitions({ topics: forwarded.map((f) => f.topic), validateOnly: body.validateOnly === true }, { timeoutMs });
+      r.results.forEach((res, k) => results.set(forwarded[k]!.i, { name: res.name, errorCode: res.errorCode, errorMessage: res.errorMessage }));
+      if (body.validateOnly !== true) {
+        const grown = forwarded.filter((f, k) => r.results[k]?.errorCode === ErrorCode.NONE).map((f) => f.topic);
+        if (grown.length > 0) {
+          await broker.metadata.waitFor((image) => grown.every((g) => (image.topic(g.name)?.partitions.length ?? 0) >= g.count), Math.min(timeoutMs, LOCAL_METADATA_WAIT_MS));
+        }
       }
+    } catch (err) {
+      const code = controllerErrorCode(err);
+      for (const f of forwarded) results.set(f.i, { name: f.topic.name, errorCode: code, errorMessage: `the controller did not add partitions to ${f.topic.name}: ${messageOf(err)}` });
     }
   }
-  return { throttleTimeMs: 0, results };
+  return { throttleTimeMs: 0, results: (body.topics as any[]).map((_, i) => results.get(i)!) };
 }

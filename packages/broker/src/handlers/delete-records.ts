@@ -1,6 +1,6 @@
 import { ErrorCode } from '@tributary/protocol';
 import type { Broker, RequestContext } from '../broker.ts';
-import { messageOf } from './common.ts';
+import { messageOf, servingPartition } from './common.ts';
 
 export async function handleDeleteRecords(broker: Broker, _ctx: RequestContext, body: any): Promise<object> {
   const topics = [];
@@ -9,9 +9,9 @@ export async function handleDeleteRecords(broker: Broker, _ctx: RequestContext, 
     for (const req of t.partitions as any[]) {
       const out = { partitionIndex: req.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE as number };
       partitions.push(out);
-      const p = broker.replicas.partition(t.name, req.partitionIndex);
-      if (!p) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const p = servingPartition(broker, t.name, req.partitionIndex);
+      if (typeof p === 'number') {
+        out.errorCode = p;
         continue;
       }
       // -1 means "up to the high watermark".

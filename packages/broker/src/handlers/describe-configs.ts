@@ -18,7 +18,7 @@ export async function handleDescribeConfigs(broker: Broker, ctx: RequestContext,
     const out = { errorCode: ErrorCode.NONE as number, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] as object[] };
     results.push(out);
     if (r.resourceType === ResourceType.TOPIC) {
-      const topic = broker.registry.get(r.resourceName);
+      const topic = broker.metadata.image.topic(r.resourceName) ? { configs: broker.metadata.topicConfigs(r.resourceName) } : undefined;
       if (!topic) {
         out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         out.errorMessage = `topic ${r.resourceName} does not exist`;

@@ -2,7 +2,7 @@ import { ErrorCode } from '@tributary/protocol';
 import { OffsetOutOfRangeError } from '@tributary/storage';
 import type { Broker, RequestContext } from '../broker.ts';
 import { partitionKey } from '../partition.ts';
-import { messageOf } from './common.ts';
+import { messageOf, servingPartition } from './common.ts';
 
 const EMPTY = Buffer.alloc(0);
 const READ_COMMITTED = 1;
@@ -62,9 +62,9 @@ async function readOnce(broker: Broker, topics: any[], maxBytes: number, readCom
         records: EMPTY as Buffer,
       };
       partitions.push(out);
-      const p = broker.replicas.partition(t.topic, req.partition);
-      if (!p) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const p = servingPartition(broker, t.topic, req.partition);
+      if (typeof p === 'number') {
+        out.errorCode = p;
         hasError = true;
         continue;
       }

@@ -1,18 +1,32 @@
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import type { Broker, HandlerResult, RequestContext } from '../broker.ts';
 import type { Handler } from './index.ts';
-import { brokerEntry } from './common.ts';
+import { listenerOf } from './common.ts';
+import { OFFSETS_TOPIC } from '../group-store.ts';
 
 const GROUP_KEY = 0;
 
-/** FindCoordinator: this broker leads every __consumer_offsets partition, so it coordinates every group. */
+/**
+ * FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition. The topic is
+ * created (through the controller) on the first request; until it has a live leader the answer is
+ * COORDINATOR_NOT_AVAILABLE and clients retry.
+ */
 async function handleFindCoordinator(broker: Broker, ctx: RequestContext, body: any): Promise<object> {
-  const self = brokerEntry(broker);
+  const listenerName = listenerOf(broker, ctx);
   const answer = (key: string): { key: string; nodeId: number; host: string; port: number; errorCode: number; errorMessage: string | null } => {
-    if (body.keyType !== GROUP_KEY) {
-      return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported yet' };
+    const unavailable = (message: string) => ({ key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: message });
+    if (body.keyType !== GROUP_KEY) return unavailable('transactions are not supported yet');
+    if (key === '') return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'the group id is empty' };
+    const topic = broker.metadata.image.topic(OFFSETS_TOPIC);
+    if (topic === undefined) {
+      broker.ensureOffsetsTopic();
+      return unavailable(`${OFFSETS_TOPIC} is being created`);
     }
-    return { key, nodeId: self.nodeId, host: self.host, port: self.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    const partition = topic.partitions[broker.groups.partitionFor(key)];
+    const leader = partition !== undefined && partition.leader >= 0 && broker.metadata.isLive(partition.leader) ? partition.leader : -1;
+    const endpoint = leader >= 0 ? broker.metadata.endpoint(leader, listenerName) : null;
+    if (endpoint === null) return unavailable(`the ${OFFSETS_TOPIC} partition of group ${key} has no live leader`);
+    return { key, nodeId: leader, host: endpoint.host, port: endpoint.port, errorCode: ErrorCode.NONE, errorMessage: null };
   };
   if (ctx.header.apiVersion >= 4) {
     return { throttleTimeMs: 0, coordinators: (body.coordinatorKeys as string[]).map(answer) };
@@ -37,8 +51,9 @@ async function handleOffsetCommit(broker: Broker, ctx: RequestContext, body: any
   const known: any[] = [];
   const unknown = new Map<string, number[]>();
   for (const t of body.topics as any[]) {
-    const parts = (t.partitions as any[]).filter((p) => broker.replicas.partition(t.name, p.partitionIndex) !== undefined);
-    const missing = (t.partitions as any[]).filter((p) => broker.replicas.partition(t.name, p.partitionIndex) === undefined).map((p) => p.partitionIndex as number);
+    const exists = (index: number): boolean => index >= 0 && index < (broker.metadata.image.topic(t.name)?.partitions.length ?? 0);
+    const parts = (t.partitions as any[]).filter((p) => exists(p.partitionIndex));
+    const missing = (t.partitions as any[]).filter((p) => !exists(p.partitionIndex)).map((p) => p.partitionIndex as number);
     if (parts.length > 0) known.push({ ...t, partitions: parts });
     if (missing.length > 0) unknown.set(t.name, missing);
   }

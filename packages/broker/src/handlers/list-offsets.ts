@@ -1,6 +1,6 @@
 import { ErrorCode } from '@tributary/protocol';
 import type { Broker, RequestContext } from '../broker.ts';
-import { messageOf } from './common.ts';
+import { messageOf, servingPartition } from './common.ts';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -17,9 +17,9 @@ export async function handleListOffsets(broker: Broker, ctx: RequestContext, bod
     for (const req of t.partitions as any[]) {
       const out = { partitionIndex: req.partitionIndex, errorCode: ErrorCode.NONE as number, oldStyleOffsets: [] as number[], timestamp: -1, offset: -1, leaderEpoch: -1 };
       partitions.push(out);
-      const p = broker.replicas.partition(t.name, req.partitionIndex);
-      if (!p) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      const p = servingPartition(broker, t.name, req.partitionIndex);
+      if (typeof p === 'number') {
+        out.errorCode = p;
         continue;
       }
       if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch !== p.leaderEpoch) {

@@ -2,7 +2,7 @@ import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatc
 import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
 import type { Partition } from '../partition.ts';
 import { partitionKey } from '../partition.ts';
-import { autoCreateTopic, isInternal, messageOf } from './common.ts';
+import { autoCreateTopic, isInternal, messageOf, servingPartition } from './common.ts';
 
 /** Compression codec ids in the batch attributes (low 3 bits). */
 const ZSTD = 4;
@@ -52,19 +52,19 @@ async function produceToPartition(broker: Broker, version: number, acks: number,
   };
   if (version < 3) return fail(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-2 carry message format v0/v1, which this broker does not store; use Produce v3 or later');
   if (acks !== 0 && acks !== 1 && acks !== -1) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, got ${acks}`);
-  let partition = broker.replicas.partition(topic, index);
-  if (!partition) {
-    if (!broker.registry.get(topic) && broker.config.bool('auto.create.topics.enable') && !isInternal(topic)) {
-      await autoCreateTopic(broker, topic);
-      partition = broker.replicas.partition(topic, index);
-    }
-    if (!partition) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${topic} partition ${index} does not exist on this broker`);
+  let partition = servingPartition(broker, topic, index);
+  if (typeof partition === 'number' && broker.metadata.image.topic(topic) === undefined && broker.config.bool('auto.create.topics.enable') && !isInternal(topic)) {
+    await autoCreateTopic(broker, topic);
+    partition = servingPartition(broker, topic, index);
+  }
+  if (typeof partition === 'number') {
+    return fail(partition, partition === ErrorCode.NOT_LEADER_OR_FOLLOWER ? `this broker does not lead ${topic}-${index}; refresh metadata` : `topic ${topic} partition ${index} does not exist`);
   }
   if (isInternal(topic)) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `${topic} is an internal topic; clients cannot produce to it`);
   result.logStartOffset = partition.logStartOffset;
   if (records === null || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'the partition data holds no record batch');
-  if (acks === -1 && partition.config.minInsyncReplicas > 1) {
-    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replica set has 1 member but min.insync.replicas is ${partition.config.minInsyncReplicas}`);
+  if (acks === -1 && partition.isr.length < partition.config.minInsyncReplicas) {
+    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replica set of ${topic}-${index} has ${partition.isr.length} member(s) but min.insync.replicas is ${partition.config.minInsyncReplicas}`);
   }
   const nowMs = broker.clock.nowMs();
   let logAppendTime = false;

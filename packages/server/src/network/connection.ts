@@ -48,8 +48,12 @@ export class Connection {
   #lastWrite: Promise<void> = Promise.resolve();
   onClose: (() => void) | null = null;
 
-  constructor(socket: Socket, broker: Broker, logger: Logger, limits: ConnectionLimits) {
+  /** The listener this connection arrived on (Metadata answers with addresses on the same one). */
+  readonly #listenerName: string | undefined;
+
+  constructor(socket: Socket, broker: Broker, logger: Logger, limits: ConnectionLimits, listenerName?: string) {
     this.#socket = socket;
+    this.#listenerName = listenerName;
     this.#broker = broker;
     this.#limits = limits;
     this.#maxQueuedBytes = Math.max(limits.maxRequestBytes, MIN_QUEUED_BYTES_BOUND);
@@ -216,7 +220,7 @@ export class Connection {
       throw err;
     }
     const pipelined = this.#broker.isPipelineSafe(header.apiKey, body);
-    const start = (): Promise<Buffer[] | null> => this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal }, body).then(
+    const start = (): Promise<Buffer[] | null> => this.#broker.handle({ header, clientHost: this.#socket.remoteAddress ?? '', signal: this.#abort.signal, listenerName: this.#listenerName }, body).then(
       (result) => (result === NO_RESPONSE || this.#closed ? null : encodeResponse(header.apiKey, header.apiVersion, header.correlationId, result)),
       (err) => {
         this.#unreleasable.add(frame);
