@@ -116,6 +116,10 @@ class ClusterSimulation {
   readonly #weights: Record<string, number>;
   readonly #partialWriteProbability: number;
   readonly #livenessTicks: number;
+  readonly #roundTripTicks: number;
+  /** Probability a newly elected controller is crashed within two round trips (mid-activation, ops in flight). */
+  readonly #leaderKillProbability: number;
+  readonly #scheduledCrashes = new Map<number, number>();
   readonly #config: string;
   #tick = 0;
   #inLiveness = false;
@@ -166,6 +170,8 @@ class ClusterSimulation {
     const tickMs = 10;
     this.#time = new SimScheduler(tickMs);
     const roundTripTicks = 2 * maxDelayTicks + 2 * (maxDiskLatencyTicks + 1);
+    this.#roundTripTicks = roundTripTicks;
+    this.#leaderKillProbability = rng.next() < 0.6 ? 0 : 0.1 + 0.4 * rng.next();
     const fetchIntervalTicks = 1 + rng.int(3);
     const fetchTimeoutTicks = 2 * roundTripTicks + fetchIntervalTicks + rng.int(2 * roundTripTicks);
     const electionTimeoutTicks = Math.max(roundTripTicks * 2, Math.round(fetchTimeoutTicks * (0.5 + rng.next())));
@@ -227,7 +233,8 @@ class ClusterSimulation {
     this.#config =
       `seed=${options.seed} steps=${options.steps} brokers=${brokerCount} intensity=${intensity.toFixed(2)} drop=${f.dropProbability.toFixed(3)} ` +
       `dup=${f.duplicateProbability.toFixed(3)} delay<=${maxDelayTicks} disk<=${maxDiskLatencyTicks} election=${electionTimeoutTicks} ` +
-      `fetchTimeout=${fetchTimeoutTicks} session=${sessionTimeoutMs}ms heartbeat=${brokerTiming.heartbeatIntervalMs}ms tail=${tailEntries}` +
+      `fetchTimeout=${fetchTimeoutTicks} session=${sessionTimeoutMs}ms heartbeat=${brokerTiming.heartbeatIntervalMs}ms tail=${tailEntries} ` +
+      `leaderKill=${this.#leaderKillProbability.toFixed(2)}` +
       (this.#plantedBug !== 'none' ? ` planted=${this.#plantedBug}` : '');
   }
 
@@ -334,6 +341,7 @@ class ClusterSimulation {
       if (change.to.kind === 'leader') {
         this.#stats.elections++;
         this.#checker.quorum.onLeader(change.to.epoch);
+        if (!this.#inLiveness && this.#rng.next() < this.#leaderKillProbability) this.#scheduledCrashes.set(nodeId, this.#tick + this.#rng.int(2 * this.#roundTripTicks + 1));
       }
       this.#stats.maxEpoch = Math.max(this.#stats.maxEpoch, change.to.epoch);
     }
@@ -393,6 +401,12 @@ class ClusterSimulation {
 
   #advanceTick(): void {
     this.#tick++;
+    for (const [id, tick] of this.#scheduledCrashes) {
+      if (tick > this.#tick) continue;
+      this.#scheduledCrashes.delete(id);
+      const c = this.#controllers[id - 1]!;
+      if (c.raft && !this.#inLiveness) this.#crashController(c, ' (leader killer)');
+    }
     // Timers first (controller timeouts, session checks, long-poll wakeups), then Raft ticks and broker schedules.
     for (const run of this.#time.tick()) run();
     const nowMs = this.#time.nowMs();
@@ -456,13 +470,13 @@ class ClusterSimulation {
     this.#checker.quorum.onStart(c.id, c.incarnation, c.raft!, c.store.quorumState?.epoch ?? 0, c.store.snapshot?.id.endOffset ?? 0);
   }
 
-  #crashController(c: ControllerNode): void {
+  #crashController(c: ControllerNode, why = ''): void {
     this.#time.cancelOwner(c.timerOwner);
     const partial = c.crash(this.#host, this.#partialWriteProbability);
     this.#raftNet.dropNode(c.id);
     this.#rpcNet.dropNode(c.id);
     this.#stats.controllerCrashes++;
-    this.#log(`c${c.id} CRASH${partial}`);
+    this.#log(`c${c.id} CRASH${why}${partial}`);
   }
 
   #restartController(c: ControllerNode): void {
