@@ -41,6 +41,8 @@ export interface BrokerOptions {
   clusterId: string;
   /** Client listeners as clients reach them, registered with the controller. */
   advertised: Listener[];
+  /** The controller quorum's voters, id -> host:port of their controller listener (DescribeQuorum v2). */
+  voters: ReadonlyMap<number, string>;
 }
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
@@ -71,6 +73,7 @@ export class Broker {
   /** Resolves once the broker is registered, caught up with the metadata and unfenced for the first time. */
   readonly ready: Promise<void>;
   readonly #advertised: Listener[];
+  readonly #voters: ReadonlyMap<number, string>;
   readonly #groupStore: GroupStore;
   readonly #follower: MetadataFollower;
   #lifecycle: BrokerLifecycle | null = null;
@@ -95,6 +98,7 @@ export class Broker {
     this.#groupStore = groupStore;
     this.groups = groupStore.coordinator;
     this.#advertised = opts.advertised;
+    this.#voters = opts.voters;
     this.producerIds = new ProducerIdManager(async () => {
       const epoch = this.#lifecycle?.brokerEpoch ?? -1;
       const r = await this.controller.allocateProducerIds({ brokerId: this.nodeId, brokerEpoch: epoch }, { timeoutMs: 10_000 });
@@ -148,6 +152,15 @@ export class Broker {
   /** This broker's first client listener as clients reach it. */
   get advertisedListener(): Listener {
     return this.#advertised[0]!;
+  }
+
+  /** The controller quorum's voters as DescribeQuorum v2 lists them (their controller listener). */
+  controllerEndpoints(): { nodeId: number; listeners: { name: string; host: string; port: number }[] }[] {
+    const name = this.config.controllerListenerNames[0] ?? 'CONTROLLER';
+    return [...this.#voters].map(([nodeId, address]) => {
+      const colon = address.lastIndexOf(':');
+      return { nodeId, listeners: [{ name, host: address.slice(0, colon), port: Number(address.slice(colon + 1)) }] };
+    });
   }
 
   get lifecycleState(): string {

@@ -121,6 +121,8 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     }
   }
   const controllerPort = controller?.port ?? 0;
+  // An ephemeral controller port (zero config, tests) is known only now.
+  if (controller) voters = new Map([...voters].map(([id, address]) => [id, id === config.nodeId && address.endsWith(':0') ? `${address.slice(0, -2)}:${controllerPort}` : address]));
 
   if (!roles.broker) {
     const running = controller!;
@@ -223,6 +225,7 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
       controller: controllerClient,
       clusterId,
       advertised,
+      voters,
     });
     logger.info({ voters: [...voters].map(([id, a]) => `${id}@${a}`).join(',') }, 'broker waiting to be registered, caught up and unfenced by the controller quorum');
     await broker.ready;

@@ -14,6 +14,7 @@ import { handleDescribeCluster } from './describe-cluster.ts';
 import { handleInitProducerId } from './init-producer-id.ts';
 import { handleDeleteRecords } from './delete-records.ts';
 import { groupHandlers } from './groups.ts';
+import { handleDescribeQuorum } from './describe-quorum.ts';
 
 export type Handler = (broker: Broker, ctx: RequestContext, body: any) => Promise<HandlerResult>;
 
@@ -32,5 +33,6 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.DescribeCluster, handleDescribeCluster],
   [ApiKey.InitProducerId, handleInitProducerId],
   [ApiKey.DeleteRecords, handleDeleteRecords],
+  [ApiKey.DescribeQuorum, handleDescribeQuorum],
   ...groupHandlers,
 ]);
