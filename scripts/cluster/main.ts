@@ -211,13 +211,14 @@ async function status(cmd: Extract<Command, { kind: 'status' }>, io: Io): Promis
   }
   io.out(`Registered brokers (Metadata from ${view.answeredBy}): ${view.brokers.map((b) => b.nodeId).join(', ') || 'none'}`);
   if ('unavailable' in view.quorum) {
-    io.out(`Controller (Metadata): ${view.controllerId < 0 ? 'none' : view.controllerId}; quorum: ${view.quorum.unavailable}`);
+    // In a KRaft cluster Metadata's controller id names the broker that takes admin requests, not the quorum leader.
+    io.out(`Active controller: unknown (${view.quorum.unavailable}); Metadata's controller id: ${view.controllerId < 0 ? 'none' : view.controllerId}`);
   } else {
     const q = view.quorum;
     io.out(`Active controller: ${q.leaderId < 0 ? 'none' : q.leaderId} (epoch ${q.leaderEpoch}, high watermark ${q.highWatermark}; voters ${q.voters.map((v) => v.replicaId).join(',')}; observers ${q.observers.map((v) => v.replicaId).join(',') || '-'})`);
   }
   const leaders = Object.entries(view.leaderCounts).sort(([a], [b]) => Number(a) - Number(b));
-  io.out(`Partition leaders (${view.partitions} partitions in ${view.topics} topics): ${leaders.length === 0 ? '-' : leaders.map(([id, count]) => `${id === '-1' ? 'none' : `broker ${id}`}: ${count}`).join(', ')}`);
+  io.out(`Partition leaders (${view.partitions} partition${view.partitions === 1 ? '' : 's'} in ${view.topics} topic${view.topics === 1 ? '' : 's'}): ${leaders.length === 0 ? '-' : leaders.map(([id, count]) => `${id === '-1' ? 'none' : `broker ${id}`}: ${count}`).join(', ')}`);
 }
 
 async function kill(cmd: Extract<Command, { kind: 'kill' }>, io: Io): Promise<void> {
