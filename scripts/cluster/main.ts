@@ -34,11 +34,17 @@ function table(headers: string[], rows: (string | number)[][]): string {
 
 const address = (host: string, port: number | null): string => (port === null ? '-' : `${host}:${port}`);
 
+/** alive, stopped (SIGSTOP) or dead. */
+function aliveness(n: NodeState): 'alive' | 'stopped' | 'dead' {
+  const s = processState(n);
+  return s === 'running' ? 'alive' : s;
+}
+
 function nodeTable(state: ClusterState, withState: boolean): string {
   const headers = ['ID', 'ROLES', 'PID', ...(withState ? ['STATE'] : []), 'CLIENT', 'CONTROLLER', 'RACK'];
   const rows = state.nodes.map((n) => {
     const s = processState(n);
-    return [n.id, n.roles.join(','), s === 'dead' || n.pid === null ? '-' : n.pid, ...(withState ? [s === 'running' ? 'alive' : s] : []), address(state.host, n.clientPort), address(state.host, n.controllerPort), n.rack ?? '-'];
+    return [n.id, n.roles.join(','), s === 'dead' || n.pid === null ? '-' : n.pid, ...(withState ? [aliveness(n)] : []), address(state.host, n.clientPort), address(state.host, n.controllerPort), n.rack ?? '-'];
   });
   return table(headers, rows);
 }
@@ -197,7 +203,7 @@ async function status(cmd: Extract<Command, { kind: 'status' }>, io: Io): Promis
     }
   }
   if (cmd.json) {
-    const nodes = state.nodes.map((n) => ({ id: n.id, roles: n.roles, pid: n.pid, state: processState(n), client: n.clientPort === null ? null : address(state.host, n.clientPort), controller: n.controllerPort === null ? null : address(state.host, n.controllerPort), rack: n.rack }));
+    const nodes = state.nodes.map((n) => ({ id: n.id, roles: n.roles, pid: n.pid, state: aliveness(n), client: n.clientPort === null ? null : address(state.host, n.clientPort), controller: n.controllerPort === null ? null : address(state.host, n.controllerPort), rack: n.rack }));
     io.out(JSON.stringify({ dir: cmd.dir, clusterId: state.clusterId, bootstrap: bootstrapServers(state), nodes, cluster: view }));
     return;
   }
