@@ -291,3 +291,22 @@ describe('launcher bad input (exit code 2, nothing started)', () => {
     expect(r.out).toMatch(/^usage: pnpm cluster <command>/);
   });
 });
+
+describe('launcher failure', () => {
+  it('a node that cannot start fails up with its error, and up stops the nodes it started', async () => {
+    const dir = tempDir();
+    // Any config error stops a node at once, whatever multi-node support the daemon has.
+    let out = '';
+    let err = '';
+    const base = 40_000 + Math.floor(Math.random() * 10_000);
+    const code = await main(['up', '--nodes', '2', '--dir', dir, '--base-port', String(base), '--controller-base-port', String(base + 100), '--override', 'num.partitions=0'], { out: (l) => (out += `${l}\n`), err: (l) => (err += `${l}\n`) }, '/tmp');
+    expect(code).toBe(1);
+    expect(err).toMatch(/up failed: node [12] exited before it logged "node started"/);
+    expect(err).toMatch(/config error: invalid value "0" for config num\.partitions/);
+    expect(err).toMatch(/did not come up/);
+    const state = readState(dir)!;
+    expect(state.nodes.map((n) => n.pid)).toEqual([null, null]);
+    expect(state.nodes.every((n) => n.startedAtMs !== null)).toBe(true);
+    expect(out).not.toMatch(/bootstrap/);
+  });
+});
