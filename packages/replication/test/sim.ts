@@ -25,6 +25,8 @@
  *   and a committed record never changes;
  * - a replica never truncates below its own high watermark;
  * - every newly elected leader holds every committed and every acknowledged record;
+ * - when an acks=-1 record is acknowledged, every member of the committed ISR holds it, flushed in fsync mode, and
+ *   (fsync) at least min.insync.replicas replicas have it on disk;
  * - at the end (faults healed, everyone restarted, a quiet period) there is a leader, the ISR is all replicas, every
  *   replica equals the leader below the high watermark, which has reached the log end, and every acknowledged
  *   record is there.
@@ -158,6 +160,8 @@ type SimEvent =
   | { readonly type: 'produce' }
   | { readonly type: 'fault' }
   | { readonly type: 'restart'; readonly broker: number }
+  /** A targeted crash (right after an ISR change), if the broker is still the same incarnation. */
+  | { readonly type: 'crash'; readonly broker: number; readonly incarnation: number }
   | { readonly type: 'heal-link'; readonly a: number; readonly b: number }
   | { readonly type: 'flush-done'; readonly broker: number; readonly incarnation: number; readonly offset: number }
   /** to: a broker id, or 0 for the controller. */
@@ -230,6 +234,8 @@ export class ReplicationSimulation {
   #faultsOn = true;
   #dropProbability = 0.05;
   readonly #cutLinks = new Set<string>();
+  /** Links that are slow for a while: extra delay in ms. */
+  readonly #slowLinks = new Map<string, number>();
   readonly #brokers = new Map<number, Broker>();
   readonly #controller: ControllerState = { leader: 1, leaderEpoch: 1, partitionEpoch: 1, isr: [1, 2, 3] };
   readonly #fenced = new Set<number>();
@@ -324,11 +330,17 @@ export class ReplicationSimulation {
           this.#schedule(150 + this.#rng.int(600), { type: 'fault' });
         }
         return;
+      case 'crash': {
+        const b = this.#brokers.get(event.broker)!;
+        if (this.#faultsOn && b.alive && b.incarnation === event.incarnation && this.#mayCrash(b)) this.#crash(b);
+        return;
+      }
       case 'restart':
         this.#restart(this.#brokers.get(event.broker)!);
         return;
       case 'heal-link':
         this.#cutLinks.delete(linkKey(event.a, event.b));
+        this.#slowLinks.delete(linkKey(event.a, event.b));
         this.#note(`link ${event.a}-${event.b} healed`);
         return;
       case 'flush-done': {
@@ -364,14 +376,15 @@ export class ReplicationSimulation {
     if (this.#cutLinks.has(linkKey(from, to))) return;
     if (this.#rng.next() < this.#dropProbability) return;
     const target = this.#brokers.get(to)!;
-    this.#schedule(1 + this.#rng.int(15), { type: 'deliver', to, incarnation: target.incarnation, message });
+    const slowMs = this.#slowLinks.get(linkKey(from, to)) ?? 0;
+    this.#schedule(1 + this.#rng.int(15 + slowMs), { type: 'deliver', to, incarnation: target.incarnation, message });
   }
 
   /** Broker <-> controller AlterPartition traffic: delayed and sometimes lost. */
   #sendControl(to: number, message: Message): void {
     if (this.#rng.next() < this.#dropProbability) return;
     const incarnation = to === 0 ? 0 : this.#brokers.get(to)!.incarnation;
-    this.#schedule(1 + this.#rng.int(20), { type: 'deliver', to, incarnation, message });
+    this.#schedule(1 + this.#rng.int(40), { type: 'deliver', to, incarnation, message });
   }
 
   // ---- controller ----
@@ -393,8 +406,10 @@ export class ReplicationSimulation {
     if (c.leader !== -1 && !c.isr.includes(c.leader)) this.#fail(`leader ${c.leader} not in ISR ${c.isr}`);
   }
 
+  /** Any live candidate, at random: more adversarial than Kafka's preferred-replica order. */
   #electFrom(candidates: readonly number[]): number {
-    return candidates.find((r) => !this.#fenced.has(r)) ?? -1;
+    const live = candidates.filter((r) => !this.#fenced.has(r));
+    return live.length === 0 ? -1 : live[this.#rng.int(live.length)]!;
   }
 
   #fence(id: number): void {
@@ -466,6 +481,12 @@ export class ReplicationSimulation {
       if (c.isr.length < before) this.stats.isrShrinks++;
       if (c.isr.length > before) this.stats.isrExpands++;
       this.#note(`controller: AlterPartition from ${message.from} -> isr [${c.isr}] pe ${c.partitionEpoch}`);
+      // Adversarial timing: crash the leader, or another member, while the change is still on its way to the leader.
+      if (this.#faultsOn && this.#rng.next() < 0.3) {
+        const victim = this.#rng.next() < 0.6 ? c.leader : c.isr[this.#rng.int(c.isr.length)]!;
+        const v = this.#brokers.get(victim)!;
+        this.#schedule(this.#rng.int(30), { type: 'crash', broker: victim, incarnation: v.incarnation });
+      }
       result = { errorCode, leaderEpoch: c.leaderEpoch, isr: [...c.isr], partitionEpoch: c.partitionEpoch };
       this.#publish();
     } else {
@@ -744,11 +765,31 @@ export class ReplicationSimulation {
   #ack(b: Broker, p: Parked): void {
     this.stats.acked++;
     this.#acked.set(p.offset, p.value);
+    // The acks=-1 promise itself: every member of the committed ISR holds the record, on disk in fsync mode, and in
+    // fsync mode at least min.insync.replicas disks do (a member the controller just removed for crashing still
+    // counts: its disk kept what it had flushed).
+    const isr = this.#controller.isr;
+    if (this.options.durability === 'fsync') {
+      const disks = [...this.#brokers.values()].filter((m) => m.log.record(p.offset)?.value === p.value && m.log.flushedOffset() > p.offset).length;
+      if (disks < this.options.minInsyncReplicas) this.#fail(`acknowledged ${p.value} at ${p.offset} with only ${disks} replicas holding it on disk`);
+    }
+    for (const r of isr) {
+      const m = this.#brokers.get(r)!;
+      const durable = this.options.durability === 'lazy' || m.log.flushedOffset() > p.offset;
+      if (m.log.record(p.offset)?.value !== p.value || !durable) {
+        this.#fail(`acknowledged ${p.value} at ${p.offset} but ISR member ${r} ${m.log.record(p.offset)?.value === p.value ? 'has not flushed it' : 'does not hold it'}`);
+      }
+    }
     const c = this.#committed[p.offset];
     if (c !== undefined && c.value !== p.value) this.#fail(`acknowledged ${p.value} at ${p.offset} on ${b.id} but ${c.value} is committed there`);
   }
 
   // ---- faults ----
+
+  /** Kafka's lazy-mode guarantee holds only while an ISR member survives: never crash the last live one there. */
+  #mayCrash(b: Broker): boolean {
+    return !(this.options.durability === 'lazy' && this.#controller.isr.includes(b.id) && this.#liveIsrMembersExcept(b.id) === 0);
+  }
 
   #liveIsrMembersExcept(id: number): number {
     return this.#controller.isr.filter((r) => r !== id && this.#brokers.get(r)!.alive).length;
@@ -760,9 +801,7 @@ export class ReplicationSimulation {
     if (roll < 0.35) {
       if (live.length === 0) return;
       const b = live[this.#rng.int(live.length)]!;
-      // Kafka's lazy-mode guarantee holds only while an ISR member survives: never crash the last live one there.
-      if (this.options.durability === 'lazy' && this.#controller.isr.includes(b.id) && this.#liveIsrMembersExcept(b.id) === 0) return;
-      this.#crash(b);
+      if (this.#mayCrash(b)) this.#crash(b);
     } else if (roll < 0.45) {
       if (this.options.durability !== 'fsync' || live.length === 0) return;
       this.stats.powerLosses++;
@@ -771,9 +810,15 @@ export class ReplicationSimulation {
     } else if (roll < 0.7) {
       const a = BROKERS[this.#rng.int(3)]!;
       const other = BROKERS.filter((x) => x !== a)[this.#rng.int(2)]!;
-      this.#cutLinks.add(linkKey(a, other));
-      this.stats.linkCuts++;
-      this.#note(`link ${a}-${other} cut`);
+      if (this.#rng.next() < 0.5) {
+        this.#cutLinks.add(linkKey(a, other));
+        this.stats.linkCuts++;
+        this.#note(`link ${a}-${other} cut`);
+      } else {
+        const slowMs = 20 + this.#rng.int(300);
+        this.#slowLinks.set(linkKey(a, other), slowMs);
+        this.#note(`link ${a}-${other} slow (+${slowMs} ms)`);
+      }
       this.#schedule(100 + this.#rng.int(1500), { type: 'heal-link', a, b: other });
     } else if (roll < 0.8) {
       this.#dropProbability = [0, 0.05, 0.2, 0.5][this.#rng.int(4)]!;
@@ -785,6 +830,7 @@ export class ReplicationSimulation {
     this.#faultsOn = false;
     this.#dropProbability = 0;
     this.#cutLinks.clear();
+    this.#slowLinks.clear();
     this.#note('faults off');
     for (const b of this.#brokers.values()) if (!b.alive) this.#restart(b);
   }
