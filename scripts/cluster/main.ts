@@ -34,11 +34,17 @@ function table(headers: string[], rows: (string | number)[][]): string {
 
 const address = (host: string, port: number | null): string => (port === null ? '-' : `${host}:${port}`);
 
+/** alive, stopped (SIGSTOP) or dead. */
+function aliveness(n: NodeState): 'alive' | 'stopped' | 'dead' {
+  const s = processState(n);
+  return s === 'running' ? 'alive' : s;
+}
+
 function nodeTable(state: ClusterState, withState: boolean): string {
   const headers = ['ID', 'ROLES', 'PID', ...(withState ? ['STATE'] : []), 'CLIENT', 'CONTROLLER', 'RACK'];
   const rows = state.nodes.map((n) => {
     const s = processState(n);
-    return [n.id, n.roles.join(','), s === 'dead' || n.pid === null ? '-' : n.pid, ...(withState ? [s === 'running' ? 'alive' : s] : []), address(state.host, n.clientPort), address(state.host, n.controllerPort), n.rack ?? '-'];
+    return [n.id, n.roles.join(','), s === 'dead' || n.pid === null ? '-' : n.pid, ...(withState ? [aliveness(n)] : []), address(state.host, n.clientPort), address(state.host, n.controllerPort), n.rack ?? '-'];
   });
   return table(headers, rows);
 }
@@ -197,7 +203,7 @@ async function status(cmd: Extract<Command, { kind: 'status' }>, io: Io): Promis
     }
   }
   if (cmd.json) {
-    const nodes = state.nodes.map((n) => ({ id: n.id, roles: n.roles, pid: n.pid, state: processState(n), client: n.clientPort === null ? null : address(state.host, n.clientPort), controller: n.controllerPort === null ? null : address(state.host, n.controllerPort), rack: n.rack }));
+    const nodes = state.nodes.map((n) => ({ id: n.id, roles: n.roles, pid: n.pid, state: aliveness(n), client: n.clientPort === null ? null : address(state.host, n.clientPort), controller: n.controllerPort === null ? null : address(state.host, n.controllerPort), rack: n.rack }));
     io.out(JSON.stringify({ dir: cmd.dir, clusterId: state.clusterId, bootstrap: bootstrapServers(state), nodes, cluster: view }));
     return;
   }
@@ -211,13 +217,14 @@ async function status(cmd: Extract<Command, { kind: 'status' }>, io: Io): Promis
   }
   io.out(`Registered brokers (Metadata from ${view.answeredBy}): ${view.brokers.map((b) => b.nodeId).join(', ') || 'none'}`);
   if ('unavailable' in view.quorum) {
-    io.out(`Controller (Metadata): ${view.controllerId < 0 ? 'none' : view.controllerId}; quorum: ${view.quorum.unavailable}`);
+    // In a KRaft cluster Metadata's controller id names the broker that takes admin requests, not the quorum leader.
+    io.out(`Active controller: unknown (${view.quorum.unavailable}); Metadata's controller id: ${view.controllerId < 0 ? 'none' : view.controllerId}`);
   } else {
     const q = view.quorum;
     io.out(`Active controller: ${q.leaderId < 0 ? 'none' : q.leaderId} (epoch ${q.leaderEpoch}, high watermark ${q.highWatermark}; voters ${q.voters.map((v) => v.replicaId).join(',')}; observers ${q.observers.map((v) => v.replicaId).join(',') || '-'})`);
   }
   const leaders = Object.entries(view.leaderCounts).sort(([a], [b]) => Number(a) - Number(b));
-  io.out(`Partition leaders (${view.partitions} partitions in ${view.topics} topics): ${leaders.length === 0 ? '-' : leaders.map(([id, count]) => `${id === '-1' ? 'none' : `broker ${id}`}: ${count}`).join(', ')}`);
+  io.out(`Partition leaders (${view.partitions} partition${view.partitions === 1 ? '' : 's'} in ${view.topics} topic${view.topics === 1 ? '' : 's'}): ${leaders.length === 0 ? '-' : leaders.map(([id, count]) => `${id === '-1' ? 'none' : `broker ${id}`}: ${count}`).join(', ')}`);
 }
 
 async function kill(cmd: Extract<Command, { kind: 'kill' }>, io: Io): Promise<void> {

@@ -120,9 +120,9 @@ export async function waitStarted(node: NodeState, pid: number, offset: number, 
       closeSync(fd);
     }
     if (!isNodeProcess(node, pid) || processStateOf(pid) === 'dead') {
-      throw new Error(`node ${node.id} exited before it logged "node started"\n${tail(node, 15)}`);
+      throw new Error(`node ${node.id} exited before it logged "node started"\n${tail(node, 15, offset)}`);
     }
-    if (Date.now() > deadlineMs) throw new Error(`node ${node.id} did not log "node started" in time\n${tail(node, 15)}`);
+    if (Date.now() > deadlineMs) throw new Error(`node ${node.id} did not log "node started" in time\n${tail(node, 15, offset)}`);
     await sleep(POLL_MS);
   }
 }
@@ -162,20 +162,20 @@ export async function stopNode(node: NodeState, timeoutMs: number): Promise<'not
   throw new Error(`node ${node.id} (pid ${pid}) is still there after SIGKILL`);
 }
 
-/** The last `lines` lines of the node's stdout and stderr, for error messages. */
-export function tail(node: NodeState, lines: number): string {
-  const part = (path: string, label: string): string => {
-    const text = lastLines(path, lines);
+/** The last `lines` lines of the node's stdout (from byte `stdoutFrom`: this start's output only) and stderr, for error messages. */
+export function tail(node: NodeState, lines: number, stdoutFrom = 0): string {
+  const part = (path: string, label: string, from: number): string => {
+    const text = lastLines(path, lines, from);
     return text === '' ? '' : `--- ${label} (${path}) ---\n${text}\n`;
   };
-  return (part(node.stdoutPath, 'stdout') + part(node.stderrPath, 'stderr')).trimEnd();
+  return (part(node.stdoutPath, 'stdout', stdoutFrom) + part(node.stderrPath, 'stderr', 0)).trimEnd();
 }
 
-/** The last `lines` lines of a file, reading at most the last 4 MiB. */
-export function lastLines(path: string, lines: number): string {
+/** The last `lines` lines of a file after byte `from`, reading at most the last 4 MiB. */
+export function lastLines(path: string, lines: number, from = 0): string {
   if (!existsSync(path)) return '';
   const size = statSync(path).size;
-  const length = Math.min(size, 4 * 1024 * 1024);
+  const length = Math.max(0, Math.min(size - from, 4 * 1024 * 1024));
   const buffer = Buffer.alloc(length);
   const fd = openSync(path, 'r');
   try {

@@ -1,12 +1,14 @@
+import type { DescribeQuorumResponse } from '@tributary/controller';
 import { ApiKey, decodeResponse, encodeResponse, ErrorCode, ZERO_UUID } from '@tributary/protocol';
 import { describe, expect, it } from 'vitest';
-import { asksForMetadataPartition, describeQuorumError, describeQuorumResponse, type QuorumView } from '../src/handlers/describe-quorum.ts';
+import { asksForMetadataPartition, describeQuorumError, describeQuorumResponse } from '../src/handlers/describe-quorum.ts';
 
 const NOW_MS = 1_700_000_000_000;
 
 // Leader 1 at 120; voter 2 caught up, fetched 40 ms ago; voter 3 behind by 20, fetched 900 ms ago;
 // observer 4 (a broker) caught up 10 ms ago; observer 5 never fetched this epoch.
-const quorum: QuorumView = {
+// Typed as the controller's answer: the builder must accept it as it is.
+const quorum: DescribeQuorumResponse = {
   leaderId: 1,
   leaderEpoch: 6,
   highWatermark: 120,

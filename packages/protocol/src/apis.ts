@@ -28,6 +28,7 @@ export const ApiKey = {
   AlterConfigs: 33,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeQuorum: 55,

@@ -98,6 +98,31 @@ describe('hand-verified request bytes', () => {
     expect(Buffer.concat(chunks).subarray(4).toString('hex')).toBe(frame.toString('hex'));
   });
 
+  it('ElectLeaders v2 request for every partition (unclean, null compact array) and a v1 response', () => {
+    const request = hex(`
+      002b 0002 00000007            # api key 43, version 2, correlation id 7
+      0004 74726962                 # client id "trib"
+      00                            # header tagged fields
+      01                            # election type 1 (unclean)
+      00                            # compact nullable array: null (all partitions)
+      0000ea60                      # timeout 60000 ms
+      00                            # body tagged fields`);
+    const { header, bodyOffset } = readRequestHeader(request);
+    expect(header).toEqual({ apiKey: 43, apiVersion: 2, correlationId: 7, clientId: 'trib' });
+    const body = { electionType: 1, topicPartitions: null, timeoutMs: 60000 };
+    expect(decodeRequestBody(43, 2, request, bodyOffset)).toEqual(body);
+    expect(Buffer.concat(encodeRequest(43, 2, 7, 'trib', body)).subarray(4).toString('hex')).toBe(request.toString('hex'));
+
+    const response = hex(`
+      00000007                      # correlation id (header v0)
+      00000000 0000                 # throttle 0, top-level error code 0
+      00000001 0001 74              # 1 result, topic "t"
+      00000001 00000000 0054 ffff   # 1 partition: 0, ELECTION_NOT_NEEDED (84), null message`);
+    const results = { throttleTimeMs: 0, errorCode: 0, replicaElectionResults: [{ topic: 't', partitionResult: [{ partitionId: 0, errorCode: 84, errorMessage: null }] }] };
+    expect(decodeResponse(ApiKey.ElectLeaders, 1, response).body).toEqual(results);
+    expect(Buffer.concat(encodeResponse(ApiKey.ElectLeaders, 1, 7, results)).subarray(4).toString('hex')).toBe(response.toString('hex'));
+  });
+
   it('DescribeQuorum v1 response (flexible from v0: header v1, compact arrays, fetch timestamps from v1)', () => {
     const frame = hex(`
       00000009                      # correlation id

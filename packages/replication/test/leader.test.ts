@@ -178,6 +178,23 @@ describe('ISR shrink', () => {
     }
   });
 
+  it('in fsync mode a follower whose flush trails its fetches by a round stays in the ISR under steady load', () => {
+    const { state, append } = leader({ durability: 'fsync', nowMs: 0 });
+    let fetched = 10;
+    let flushed = 10;
+    for (let t = 0; t <= 100_000; t += 500) {
+      // Pipelined: this fetch reports as flushed only what the fetch before the last one brought.
+      state.onFollowerFetch(2, fetch(fetched, t, { flushedOffset: flushed }));
+      state.onFollowerFetch(3, fetch(fetched, t, { flushedOffset: flushed }));
+      flushed = fetched;
+      fetched = state.logEndOffset;
+      append(3);
+      state.onLocalFlush(state.logEndOffset);
+      expect(state.maybeShrinkIsr(t, LAG_MS)).toBeNull();
+    }
+    expect(state.highWatermark).toBeGreaterThan(500);
+  });
+
   it('in fsync mode a follower that appends but never flushes falls out of the ISR', () => {
     const { state, append } = leader({ durability: 'fsync', nowMs: 0 });
     for (let t = 0; t <= 40_000; t += 1000) {

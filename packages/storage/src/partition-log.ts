@@ -848,6 +848,9 @@ export class PartitionLog {
         const doomed = segments.slice(keep);
         this.#segments = segments.slice(0, keep);
         for (const segment of doomed) await segment.delete();
+        // The deletions must be durable before the kept segment is cut: a crash in between would otherwise bring the
+        // later segments back after a shortened one, their (truncated-away) batches reappearing past a gap.
+        if (doomed.length > 0) await this.#fs.syncDir(this.dir);
         const cut = await this.#active.truncateTo(offset);
         if (this.logEndOffset < this.#logStartOffset) {
           // Cut mid-batch below the log start: nothing readable is left, so restart empty at `offset`.
@@ -894,6 +897,8 @@ export class PartitionLog {
       this.#truncations++;
       await this.#discardReplicationState();
       for (const segment of this.#segments) await segment.delete();
+      // Old segments must not come back next to the new one (their offsets may lie above `offset`).
+      await this.#fs.syncDir(this.dir);
       this.#segments = [await LogSegment.create(this.#fs, this.dir, offset, this.#segmentConfig)];
       this.#logStartOffset = offset;
       this.#recoveryPoint = offset;

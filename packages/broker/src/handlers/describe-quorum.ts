@@ -9,28 +9,12 @@
  * follower whose log end had reached the high watermark at its last fetch counts as caught up then, any
  * other as unknown (-1).
  */
+import type { DescribeQuorumResponse, ReplicaState } from '@tributary/controller';
 import { ErrorCode, ZERO_UUID } from '@tributary/protocol';
 
-/**
- * One replica as the controller reports it (`ReplicaState` in @tributary/controller's api.ts; repeated here
- * because the broker does not depend on the controller package, and structural typing accepts either).
- */
-export interface QuorumReplica {
-  readonly replicaId: number;
-  /** -1 when unknown. */
-  readonly logEndOffset: number;
-  /** -1 when it has not fetched in this epoch. */
-  readonly lastFetchMsAgo: number;
-}
-
-/** The controller's DescribeQuorumResponse (@tributary/controller api.ts). */
-export interface QuorumView {
-  readonly leaderId: number;
-  readonly leaderEpoch: number;
-  readonly highWatermark: number;
-  readonly voters: readonly QuorumReplica[];
-  readonly observers: readonly QuorumReplica[];
-}
+/** The controller's answer (@tributary/controller api.ts): leader, epoch, high watermark, replicas with "ms ago". */
+export type QuorumView = DescribeQuorumResponse;
+export type QuorumReplica = ReplicaState;
 
 /** A controller's listeners, for the v2 `Nodes` list (Kafka lists the voters' controller endpoints). */
 export interface QuorumNodeEndpoints {

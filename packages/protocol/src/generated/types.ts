@@ -1449,6 +1449,47 @@ export interface DescribeQuorumResponse_Listener {
   port: number;
 }
 
+export interface ElectLeadersRequest {
+  /** v1+ */
+  electionType: number;
+  /** v0+, nullable v0+ */
+  topicPartitions: ElectLeadersRequest_TopicPartitions[] | null;
+  /** v0+, default 60000 */
+  timeoutMs: number;
+}
+
+export interface ElectLeadersRequest_TopicPartitions {
+  /** v0+ */
+  topic: string;
+  /** v0+ */
+  partitions: number[];
+}
+
+export interface ElectLeadersResponse {
+  /** v0+ */
+  throttleTimeMs: number;
+  /** v1+ */
+  errorCode: number;
+  /** v0+ */
+  replicaElectionResults: ElectLeadersResponse_ReplicaElectionResult[];
+}
+
+export interface ElectLeadersResponse_ReplicaElectionResult {
+  /** v0+ */
+  topic: string;
+  /** v0+ */
+  partitionResult: ElectLeadersResponse_PartitionResult[];
+}
+
+export interface ElectLeadersResponse_PartitionResult {
+  /** v0+ */
+  partitionId: number;
+  /** v0+ */
+  errorCode: number;
+  /** v0+, nullable v0+ */
+  errorMessage: string | null;
+}
+
 /** Request body type by api key. */
 export interface RequestBodies {
   18: ApiVersionsRequest;
@@ -1479,6 +1520,7 @@ export interface RequestBodies {
   47: OffsetDeleteRequest;
   17: SaslHandshakeRequest;
   55: DescribeQuorumRequest;
+  43: ElectLeadersRequest;
 }
 
 /** Response body type by api key. */
@@ -1511,4 +1553,5 @@ export interface ResponseBodies {
   47: OffsetDeleteResponse;
   17: SaslHandshakeResponse;
   55: DescribeQuorumResponse;
+  43: ElectLeadersResponse;
 }

@@ -27,6 +27,7 @@ import { deleteGroups } from './deleteGroups.ts';
 import { offsetDelete } from './offsetDelete.ts';
 import { saslHandshake } from './saslHandshake.ts';
 import { describeQuorum } from './describeQuorum.ts';
+import { electLeaders } from './electLeaders.ts';
 
 export const allApis = [
   apiVersions,
@@ -57,4 +58,5 @@ export const allApis = [
   offsetDelete,
   saslHandshake,
   describeQuorum,
+  electLeaders,
 ] as const;
