@@ -88,3 +88,18 @@ describe('cluster checker rules', () => {
     expect(time.nowMs()).toBe(20);
   });
 });
+
+describe('cluster simulation: regression seeds', () => {
+  // Found by the soak (seeds 5000..5399 x 4000 steps). A real bug in @tributary/controller, reported, not fixed here:
+  // b2 (at offset 50) was receiving c2's metadata snapshot at 58 in chunks when c2 crashed; it asked the new active
+  // controller c3 to continue ({nextOffset: 58, position: 749}). QuorumController#snapshotChunk did not have that
+  // snapshot, and its cached one (nextOffset 38, still above its tail start) is served again from position 0; the
+  // follower rules (MetadataFollower's, which SimBroker follows) install any snapshot starting at position 0, so
+  // the broker's metadata went back from 50 to 38. Fix (controller package): build a fresh snapshot when the cached
+  // one ends below the follower's fromOffset, and have the follower refuse a snapshot below its next offset. Once
+  // fixed, this seed must pass: replace the expectation with expectOk(result).
+  it('seed 5364: a broker mid-snapshot moved to a new controller is sent an older cached snapshot and goes back', async () => {
+    const result = await run({ seed: 5364, steps: 4000 });
+    expect(result.failure).toBe('InvariantViolation: b2: applied metadata offset went back 50 -> 38');
+  }, BATCH_TIMEOUT_MS);
+});
