@@ -14,6 +14,8 @@ import { handleDescribeCluster } from './describe-cluster.ts';
 import { handleInitProducerId } from './init-producer-id.ts';
 import { handleDeleteRecords } from './delete-records.ts';
 import { groupHandlers } from './groups.ts';
+import { handleElectLeaders } from './elect-leaders.ts';
+import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 
 export type Handler = (broker: Broker, ctx: RequestContext, body: any) => Promise<HandlerResult>;
 
@@ -33,4 +35,6 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.InitProducerId, handleInitProducerId],
   [ApiKey.DeleteRecords, handleDeleteRecords],
   ...groupHandlers,
+  [ApiKey.ElectLeaders, handleElectLeaders],
+  [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch],
 ]);
