@@ -40,6 +40,8 @@ const profile: [number, number, number][] = [
   [ApiKey.OffsetDelete, 0, 0],
   [ApiKey.DescribeCluster, 0, 1],
   [ApiKey.DescribeQuorum, 0, 2],
+  [ApiKey.ElectLeaders, 0, 2],
+  [ApiKey.OffsetForLeaderEpoch, 0, 4],
 ];
 
 export const advertisedApis: readonly ApiRange[] = profile

@@ -44,6 +44,19 @@ describe('replication simulation, lazy mode: every invariant while an ISR member
   }
 });
 
+describe('named seeds', () => {
+  // These seeds once failed an over-strict check (acknowledged with the controller's ISR below min.insync.replicas):
+  // the controller had just removed a crashed follower that had the record on disk before the leader heard of it.
+  // The check now counts disks, and these runs keep that case covered.
+  for (const seed of [8, 10, 15]) {
+    it(`seed ${seed} (fsync): an acknowledgement while the controller drops a crashed ISR member`, () => {
+      const s = simulate({ seed, durability: 'fsync' });
+      expect(s.acked).toBeGreaterThan(0);
+      expect(s.crashes).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('replication simulation', () => {
   it('is deterministic: a seed replays exactly', () => {
     expect(simulate({ seed: 42, durability: 'fsync' })).toEqual(simulate({ seed: 42, durability: 'fsync' }));
@@ -73,7 +86,7 @@ describe('planted bugs are caught', () => {
     });
   }
 
-  it('lazy-hw-in-fsync shows as lost data after power loss, without the direct flushed-offset check', { timeout: 30_000 }, () => {
+  it('lazy-hw-in-fsync breaks the durability promise (unflushed at ack, or lost after power loss) without the direct flushed-offset check', { timeout: 30_000 }, () => {
     const losses: string[] = [];
     for (let seed = 1; seed <= 40; seed++) {
       try {
@@ -84,6 +97,6 @@ describe('planted bugs are caught', () => {
       }
     }
     expect(losses.length).toBeGreaterThan(0);
-    for (const l of losses) expect(l).toMatch(/lacks (committed|acknowledged) offset/);
+    for (const l of losses) expect(l).toMatch(/has not flushed it|holding it on disk|lacks (committed|acknowledged) offset/);
   });
 });

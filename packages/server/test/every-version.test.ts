@@ -51,6 +51,7 @@ describe('every advertised version', () => {
       ApiKey.InitProducerId, ApiKey.DeleteRecords, ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat,
       ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.DeleteGroups, ApiKey.OffsetDelete,
       ApiKey.DescribeQuorum,
+      ApiKey.ElectLeaders, ApiKey.OffsetForLeaderEpoch,
     ] as number[]);
     expect(advertisedApis.map((a) => a.apiKey).filter((k) => !tested.has(k))).toEqual([]);
   });
@@ -167,6 +168,39 @@ describe('every advertised version', () => {
     for (const v of range(ApiKey.DeleteRecords)) {
       const res = await call(ApiKey.DeleteRecords, v, { topics: [{ name: 'matrix', partitions: [{ partitionIndex: 0, offset: v + 1 }] }], timeoutMs: 1000 });
       expect(res.topics[0].partitions[0], `v${v}`).toMatchObject({ errorCode: 0, lowWatermark: v + 1 });
+    }
+  });
+
+  it('ElectLeaders: a single replica is already its preferred leader (ELECTION_NOT_NEEDED), null asks for every partition', async () => {
+    for (const v of range(ApiKey.ElectLeaders)) {
+      for (const electionType of v >= 1 ? [0, 1] : [0]) {
+        const res = await call(ApiKey.ElectLeaders, v, { electionType, topicPartitions: [{ topic: 'matrix', partitions: [0] }, { topic: 'no-such-topic', partitions: [0] }], timeoutMs: 5000 });
+        if (v >= 1) expect(res.errorCode, `v${v}`).toBe(0);
+        expect(res.replicaElectionResults, `v${v} type ${electionType}`).toEqual([
+          { topic: 'matrix', partitionResult: [{ partitionId: 0, errorCode: 84, errorMessage: expect.any(String) }] },
+          { topic: 'no-such-topic', partitionResult: [{ partitionId: 0, errorCode: 3, errorMessage: expect.any(String) }] },
+        ]);
+      }
+      const all = await call(ApiKey.ElectLeaders, v, { electionType: 0, topicPartitions: null, timeoutMs: 5000 });
+      expect(all.replicaElectionResults, `v${v} all`).toEqual([]);
+    }
+  });
+
+  it('OffsetForLeaderEpoch: end of the current epoch is the high watermark; fenced and unknown epochs from v2', async () => {
+    const md = await call(ApiKey.Metadata, 12, { topics: [{ name: 'matrix', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const epoch: number = md.topics[0].partitions[0].leaderEpoch;
+    const hw = (await call(ApiKey.ListOffsets, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'matrix', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }] })).topics[0].partitions[0].offset;
+    for (const v of range(ApiKey.OffsetForLeaderEpoch)) {
+      const ask = (currentLeaderEpoch: number, leaderEpoch: number, topic = 'matrix'): Promise<any> =>
+        call(ApiKey.OffsetForLeaderEpoch, v, { replicaId: -1, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }] });
+      const ok = (await ask(-1, epoch)).topics[0].partitions[0];
+      expect(ok, `v${v}`).toMatchObject({ errorCode: 0, partition: 0, endOffset: hw, leaderEpoch: v >= 1 ? epoch : -1 });
+      expect((await ask(-1, epoch + 1)).topics[0].partitions[0], `v${v} epoch above the latest`).toMatchObject({ errorCode: 0, endOffset: -1 });
+      expect((await ask(-1, epoch, 'no-such-topic')).topics[0].partitions[0].errorCode, `v${v}`).toBe(3);
+      if (v >= 2) {
+        expect((await ask(epoch + 1, epoch)).topics[0].partitions[0].errorCode, `v${v}`).toBe(75);
+        if (epoch > 0) expect((await ask(epoch - 1, epoch)).topics[0].partitions[0].errorCode, `v${v}`).toBe(74);
+      }
     }
   });
 

@@ -15,6 +15,8 @@ import { handleInitProducerId } from './init-producer-id.ts';
 import { handleDeleteRecords } from './delete-records.ts';
 import { groupHandlers } from './groups.ts';
 import { handleDescribeQuorum } from './describe-quorum.ts';
+import { handleElectLeaders } from './elect-leaders.ts';
+import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 
 export type Handler = (broker: Broker, ctx: RequestContext, body: any) => Promise<HandlerResult>;
 
@@ -35,4 +37,6 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.DeleteRecords, handleDeleteRecords],
   [ApiKey.DescribeQuorum, handleDescribeQuorum],
   ...groupHandlers,
+  [ApiKey.ElectLeaders, handleElectLeaders],
+  [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch],
 ]);
