@@ -4,8 +4,9 @@
  * a failure replays exactly (`node bin/simulate.ts --seed N`).
  *
  * Model:
- * - Brokers 1-3 hold a MemLog each. A crash keeps only the flushed prefix (and the epoch checkpoint with it); the
- *   broker restarts after a while with a new broker epoch. Power loss crashes every broker at once (fsync mode only).
+ * - Brokers 1-3 hold a MemLog each. A crash keeps only the flushed prefix (and the epoch checkpoint with it), and a
+ *   broker outside the ISR sometimes loses its whole disk; the broker restarts after a while with a new broker epoch.
+ *   Power loss crashes every broker at once (fsync mode only).
  * - Flushes are group commits: one fsync covers everything appended before it began; in fsync mode a flush starts
  *   whenever there is something unflushed, in lazy mode once flushMessages records are unflushed.
  * - The controller is reliable (the quorum is tested elsewhere). It fences a crashed broker at once (Kafka: the
@@ -78,6 +79,7 @@ export interface SimStats {
   notEnoughReplicasAfterAppend: number;
   elections: number;
   crashes: number;
+  diskWipes: number;
   powerLosses: number;
   linkCuts: number;
   isrShrinks: number;
@@ -224,7 +226,7 @@ function less(a: Queued, b: Queued): boolean {
 export class ReplicationSimulation {
   readonly options: Required<Omit<SimOptions, 'bug'>> & { bug: PlantedBug | null };
   readonly stats: SimStats = {
-    produced: 0, acked: 0, notEnoughReplicas: 0, notEnoughReplicasAfterAppend: 0, elections: 0, crashes: 0, powerLosses: 0,
+    produced: 0, acked: 0, notEnoughReplicas: 0, notEnoughReplicasAfterAppend: 0, elections: 0, crashes: 0, diskWipes: 0, powerLosses: 0,
     linkCuts: 0, isrShrinks: 0, isrExpands: 0, truncations: 0, events: 0, finalHighWatermark: 0,
   };
   readonly #rng: Rng;
@@ -568,6 +570,13 @@ export class ReplicationSimulation {
     b.alive = false;
     b.incarnation++;
     b.log.crash();
+    // A replica outside the ISR may lose even what it flushed (a replaced disk): nothing may depend on it.
+    const wiped = !this.#controller.isr.includes(b.id) && this.#rng.next() < 0.3;
+    if (wiped) {
+      b.log.truncateFullyAndStartAt(0);
+      b.hwCheckpoint = 0;
+      this.stats.diskWipes++;
+    }
     b.leader = null;
     b.follower = null;
     b.parked = [];
@@ -576,7 +585,7 @@ export class ReplicationSimulation {
     b.flushing = false;
     b.idleHighWatermark = Math.min(b.hwCheckpoint, b.log.logEndOffset());
     b.checkedBelow = Math.min(b.checkedBelow, b.idleHighWatermark);
-    this.#note(`broker ${b.id}: crash (log end now ${b.log.logEndOffset()})`);
+    this.#note(`broker ${b.id}: crash${wiped ? ' and disk wipe' : ''} (log end now ${b.log.logEndOffset()})`);
     this.#fence(b.id);
     this.#schedule(100 + this.#rng.int(600), { type: 'restart', broker: b.id });
   }

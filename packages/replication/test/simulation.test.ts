@@ -4,7 +4,7 @@ import { InvariantViolation, simulate, type PlantedBug, type SimStats } from './
 const SEEDS = 200;
 
 function runSeeds(durability: 'fsync' | 'lazy', first: number, count: number): SimStats {
-  const total: SimStats = { produced: 0, acked: 0, notEnoughReplicas: 0, notEnoughReplicasAfterAppend: 0, elections: 0, crashes: 0, powerLosses: 0, linkCuts: 0, isrShrinks: 0, isrExpands: 0, truncations: 0, events: 0, finalHighWatermark: 0 };
+  const total: SimStats = { produced: 0, acked: 0, notEnoughReplicas: 0, notEnoughReplicasAfterAppend: 0, elections: 0, crashes: 0, diskWipes: 0, powerLosses: 0, linkCuts: 0, isrShrinks: 0, isrExpands: 0, truncations: 0, events: 0, finalHighWatermark: 0 };
   for (let seed = first; seed < first + count; seed++) {
     const s = simulate({ seed, durability });
     for (const k of Object.keys(total) as (keyof SimStats)[]) total[k] += s[k];
@@ -25,6 +25,7 @@ describe('replication simulation, fsync mode (default): every invariant, power l
       expect(total.acked).toBeGreaterThan(CHUNK * 100);
       expect(total.elections).toBeGreaterThan(CHUNK);
       expect(total.powerLosses).toBeGreaterThan(0);
+      expect(total.diskWipes).toBeGreaterThan(0);
       expect(total.isrShrinks).toBeGreaterThan(CHUNK);
       expect(total.isrExpands).toBeGreaterThan(CHUNK);
       expect(total.truncations).toBeGreaterThan(0);
