@@ -252,6 +252,23 @@ export interface QuorumInfo {
   version: number;
 }
 
+/** ElectLeaders' election types (Kafka's ElectionType): the preferred replica, or any live replica when the ISR has none. */
+export const ElectionType = { Preferred: 0, Unclean: 1 } as const;
+export type ElectionTypeName = 'preferred' | 'unclean';
+
+/** One partition's outcome of ElectLeaders; ELECTION_NOT_NEEDED (84) means its leader was already the one asked for. */
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  error: KafkaError | null;
+}
+
+/** Where a leader epoch ends on the partition's leader (OffsetForLeaderEpoch); -1/-1 when the leader knows no such epoch. */
+export interface EpochEndOffset {
+  leaderEpoch: number;
+  endOffset: number;
+}
+
 export const METADATA_TOPIC = '__cluster_metadata';
 
 export const OffsetSpec = { Latest: -1, Earliest: -2, MaxTimestamp: -3 } as const;
@@ -761,6 +778,47 @@ export class KafkaClient {
     for (const r of body.responses) this.#check(r.errorCode, `IncrementalAlterConfigs ${r.resourceName}`, r.errorMessage);
   }
 
+  /**
+   * Leader elections through the controller (any broker forwards them). `partitions` null asks for every
+   * partition; the answer then lists only partitions whose election was tried. Per-partition outcomes are
+   * returned, not thrown (ELECTION_NOT_NEEDED is an answer, not a failure); a top-level error throws.
+   */
+  async electLeaders(type: ElectionTypeName, partitions: { topic: string; partition: number }[] | null, options: { timeoutMs?: number } = {}): Promise<ElectionResult[]> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const electionType = type === 'unclean' ? ElectionType.Unclean : ElectionType.Preferred;
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      const list = byTopic.get(p.topic) ?? [];
+      if (!list.includes(p.partition)) list.push(p.partition);
+      byTopic.set(p.topic, list);
+    }
+    const { body } = await this.#retrying('ElectLeaders', async () => {
+      const link = await this.#controllerLink();
+      const version = pickVersion(Api.ElectLeaders, link.versions, link.connection.broker);
+      if (version === 0 && electionType !== ElectionType.Preferred) {
+        throw new UnsupportedVersionError(`broker ${link.connection.broker} supports only ElectLeaders v0, which cannot ask for an unclean election`);
+      }
+      const result = await this.#call<{
+        errorCode?: number;
+        replicaElectionResults: { topic: string; partitionResult: { partitionId: number; errorCode: number; errorMessage: string | null }[] }[];
+      }>(
+        link,
+        Api.ElectLeaders,
+        () => ({ electionType, topicPartitions: partitions === null ? null : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })), timeoutMs }),
+        timeoutMs + 5000,
+      );
+      this.#check(result.body.errorCode ?? 0, 'ElectLeaders');
+      return result;
+    });
+    return body.replicaElectionResults.flatMap((t) =>
+      t.partitionResult.map((p) => ({
+        topic: t.topic,
+        partition: p.partitionId,
+        error: p.errorCode === 0 ? null : this.#error(p.errorCode, `ElectLeaders ${t.topic}-${p.partitionId}`, p.errorMessage),
+      })),
+    );
+  }
+
   // ---- partitions --------------------------------------------------------------------------------
 
   /** The offset for `timestamp` (or OffsetSpec.Latest / Earliest) in one partition. */
@@ -778,6 +836,29 @@ export class KafkaClient {
       const p = this.#onlyPartition(body.topics, (t) => t.name, (t) => t.partitions, (x) => x.partitionIndex, topic, partition, 'ListOffsets');
       this.#check(p.errorCode, `ListOffsets ${topic}-${partition} at broker ${link.connection.broker}`);
       return { offset: p.offset, timestamp: p.timestamp };
+    });
+  }
+
+  /**
+   * Where `leaderEpoch` ends on the partition's leader, as a consumer asks it to detect log truncation
+   * (KIP-320): an end offset below the consumer's position means records it read are gone. With
+   * `currentLeaderEpoch` (>= 0) a leader of another epoch answers FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH.
+   */
+  async offsetForLeaderEpoch(topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch = -1): Promise<EpochEndOffset> {
+    return this.#retrying(`OffsetForLeaderEpoch ${topic}-${partition}`, async () => {
+      const link = await this.#leaderLink(topic, partition);
+      const { body } = await this.#call<{
+        topics: { topic: string; partitions: { errorCode: number; partition: number; leaderEpoch?: number; endOffset: number }[] }[];
+      }>(link, Api.OffsetForLeaderEpoch, () => ({ replicaId: -1, topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }] }));
+      const p = this.#onlyPartition(body.topics, (t) => t.topic, (t) => t.partitions, (x) => x.partition, topic, partition, 'OffsetForLeaderEpoch');
+      const context = `OffsetForLeaderEpoch ${topic}-${partition} at broker ${link.connection.broker}`;
+      if (currentLeaderEpoch >= 0 && (p.errorCode === 74 || p.errorCode === 75)) {
+        // The caller's epoch is stale or ahead: asking again with the same epoch cannot help, its metadata must move.
+        const e = this.#error(p.errorCode, context);
+        throw new KafkaError(e.code, e.name, e.message, false);
+      }
+      this.#check(p.errorCode, context);
+      return { leaderEpoch: p.leaderEpoch ?? -1, endOffset: p.endOffset };
     });
   }
 

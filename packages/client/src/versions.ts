@@ -19,8 +19,10 @@ export const Api = {
   CreateTopics: 19,
   DeleteTopics: 20,
   DeleteRecords: 21,
+  OffsetForLeaderEpoch: 23,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
   OffsetDelete: 47,
   DescribeQuorum: 55,
@@ -71,6 +73,9 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.DeleteGroups, { min: 0, max: 2 }],
   [Api.OffsetDelete, { min: 0, max: 0 }],
   [Api.DescribeQuorum, { min: 0, max: 2 }],
+  [Api.ElectLeaders, { min: 0, max: 2 }],
+  // v2 is the first with CurrentLeaderEpoch (fencing), v3 with ReplicaId; the client speaks every version.
+  [Api.OffsetForLeaderEpoch, { min: 0, max: 4 }],
 ]);
 
 export class UnsupportedVersionError extends Error {

@@ -417,3 +417,60 @@ describe('describeQuorum', () => {
     expect((err as Error).message).toBe(`broker 127.0.0.1:${c.nodes[0]!.broker.port} does not support DescribeQuorum`);
   });
 });
+
+describe('electLeaders', () => {
+  const answer = {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    replicaElectionResults: [{ topic: 't', partitionResult: [{ partitionId: 0, errorCode: 0, errorMessage: null }, { partitionId: 1, errorCode: 84, errorMessage: 'Leader election not needed for topic partition.' }] }],
+  };
+
+  it('sends the election type and partitions grouped by topic (each once) to the controller; per-partition errors are returned', async () => {
+    const c = await cluster(2, { t: [1, 2] }, (_n, req) => (req.apiKey === Api.ElectLeaders ? answer : undefined));
+    const results = await client(c).electLeaders('unclean', [{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }, { topic: 't', partition: 0 }], { timeoutMs: 1000 });
+    const sent = c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.ElectLeaders)!; // node 1 is the controller
+    expect(sent.apiVersion).toBe(2);
+    expect(sent.body).toEqual({ electionType: 1, topicPartitions: [{ topic: 't', partitions: [0, 1] }], timeoutMs: 1000 });
+    expect(results.map((r) => ({ topic: r.topic, partition: r.partition, code: r.error?.code ?? 0 }))).toEqual([
+      { topic: 't', partition: 0, code: 0 },
+      { topic: 't', partition: 1, code: 84 },
+    ]);
+    expect(results[1]!.error).toBeInstanceOf(KafkaError);
+  });
+
+  it('null asks for every partition; a top-level error throws', async () => {
+    const c = await cluster(1, {}, (_n, req) => (req.apiKey === Api.ElectLeaders ? { throttleTimeMs: 0, errorCode: 42, replicaElectionResults: [] } : undefined));
+    await expect(client(c).electLeaders('preferred', null)).rejects.toMatchObject({ code: 42 });
+    expect(c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.ElectLeaders)!.body).toMatchObject({ electionType: 0, topicPartitions: null });
+  });
+
+  it('refuses an unclean election with a broker that speaks only v0 (which has no election type)', async () => {
+    const c = await cluster(1, {}, (_n, req) => (req.apiKey === Api.ElectLeaders ? answer : undefined));
+    c.apiVersions = () => ({ errorCode: 0, apiKeys: ALL_VERSIONS.map((v) => (v.apiKey === Api.ElectLeaders ? { ...v, maxVersion: 0 } : v)) });
+    await expect(client(c).electLeaders('unclean', null)).rejects.toBeInstanceOf(UnsupportedVersionError);
+    expect(await client(c).electLeaders('preferred', [{ topic: 't', partition: 0 }])).toHaveLength(2);
+  });
+});
+
+describe('offsetForLeaderEpoch', () => {
+  const reply = (errorCode: number) => ({ throttleTimeMs: 0, topics: [{ topic: 't', partitions: [{ errorCode, partition: 1, leaderEpoch: 3, endOffset: 17 }] }] });
+
+  it("asks the partition's leader as a consumer and returns the epoch's end", async () => {
+    const c = await cluster(2, { t: [1, 2] }, (_n, req) => (req.apiKey === Api.OffsetForLeaderEpoch ? reply(0) : undefined));
+    expect(await client(c).offsetForLeaderEpoch('t', 1, 3, 5)).toEqual({ leaderEpoch: 3, endOffset: 17 });
+    const sent = c.nodes[1]!.broker.requests.find((r) => r.apiKey === Api.OffsetForLeaderEpoch)!;
+    expect(sent.apiVersion).toBe(4);
+    expect(sent.body).toEqual({ replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 1, currentLeaderEpoch: 5, leaderEpoch: 3 }] }] });
+    expect(c.nodes[0]!.broker.requests.some((r) => r.apiKey === Api.OffsetForLeaderEpoch)).toBe(false);
+  });
+
+  it('a fenced current epoch fails at once (retrying the same epoch cannot help); NOT_LEADER_OR_FOLLOWER is retried', async () => {
+    const c = await cluster(2, { t: [1, 2] }, (_n, req) => (req.apiKey === Api.OffsetForLeaderEpoch ? reply(74) : undefined));
+    await expect(client(c).offsetForLeaderEpoch('t', 1, 3, 2)).rejects.toMatchObject({ code: 74, retriable: false });
+    expect(c.nodes[1]!.broker.requests.filter((r) => r.apiKey === Api.OffsetForLeaderEpoch)).toHaveLength(1);
+    let calls = 0;
+    const d = await cluster(2, { t: [1, 2] }, (_n, req) => (req.apiKey === Api.OffsetForLeaderEpoch ? reply(calls++ === 0 ? 6 : 0) : undefined));
+    expect(await client(d).offsetForLeaderEpoch('t', 1, 3)).toEqual({ leaderEpoch: 3, endOffset: 17 });
+    expect(calls).toBe(2);
+  });
+});

@@ -313,6 +313,17 @@ export class LeaderPartitionState {
     return { kind: 'read', fetchOffset: fetch.fetchOffset, highWatermarkChanged, ...position() };
   }
 
+  /**
+   * OffsetForLeaderEpoch on the leader (Kafka's `lastOffsetForLeaderEpoch`): the same fencing as a fetch, then the
+   * largest epoch <= `leaderEpoch` this log knows and where it ends (both -1 for an epoch newer than ours).
+   */
+  offsetForLeaderEpoch(currentLeaderEpoch: number, leaderEpoch: number): { readonly errorCode: number; readonly leaderEpoch: number; readonly endOffset: number } {
+    if (currentLeaderEpoch !== -1 && currentLeaderEpoch < this.leaderEpoch) return { errorCode: ErrorCode.FENCED_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 };
+    if (currentLeaderEpoch > this.leaderEpoch) return { errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 };
+    const e = this.#endOffsetForEpoch(leaderEpoch);
+    return { errorCode: ErrorCode.NONE, leaderEpoch: e.epoch, endOffset: e.endOffset };
+  }
+
   // ---- ISR changes ----
 
   /**

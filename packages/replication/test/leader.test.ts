@@ -148,6 +148,19 @@ describe('follower fetch validation', () => {
   });
 });
 
+describe('OffsetForLeaderEpoch', () => {
+  it('fences like a fetch, then answers from the leader-epoch cache', () => {
+    const { state, append } = leader();
+    append(2); // epoch 5 starts at 10
+    expect(state.offsetForLeaderEpoch(4, 3)).toEqual({ errorCode: ErrorCode.FENCED_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 });
+    expect(state.offsetForLeaderEpoch(6, 3)).toEqual({ errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH, leaderEpoch: -1, endOffset: -1 });
+    expect(state.offsetForLeaderEpoch(5, 3)).toEqual({ errorCode: ErrorCode.NONE, leaderEpoch: 3, endOffset: 10 });
+    expect(state.offsetForLeaderEpoch(-1, 4)).toEqual({ errorCode: ErrorCode.NONE, leaderEpoch: 3, endOffset: 10 });
+    expect(state.offsetForLeaderEpoch(5, 5)).toEqual({ errorCode: ErrorCode.NONE, leaderEpoch: 5, endOffset: 12 });
+    expect(state.offsetForLeaderEpoch(5, 7)).toEqual({ errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1 });
+  });
+});
+
 describe('ISR shrink', () => {
   it('removes a follower that has not caught up for replica.lag.time.max.ms, and only then', () => {
     const { state, append } = leader({ nowMs: 0 });
