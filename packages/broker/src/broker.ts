@@ -5,6 +5,7 @@
  * active controller. The network layer (in @tributary/server) decodes frames and calls `handle`; everything
  * here works on decoded bodies and returns response bodies, so it is testable without sockets.
  */
+import { hostname } from 'node:os';
 import { BufferPool, type Clock, type Logger, type Rng, type Timer } from '@tributary/common';
 import { MetadataFollower, registerAndHeartbeat, type BrokerLifecycle, type ControllerApi, type MetadataUpdate } from '@tributary/controller';
 import { ApiKey, ErrorCode, type RequestHeader } from '@tributary/protocol';
@@ -17,6 +18,7 @@ import { ReplicaManager } from './replica-manager.ts';
 import { handlers, type Handler } from './handlers/index.ts';
 import { GroupCoordinator } from './group/index.ts';
 import { createGroupStore, OFFSETS_TOPIC, type GroupStore } from './group-store.ts';
+import { REPLICATION_LISTENER, ReplicationManager } from './replication/manager.ts';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -47,6 +49,26 @@ export interface BrokerOptions {
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_INTERVAL_MS = 1000;
+/** How long stopping waits for the metadata follower and the heartbeat loop to finish their current call. */
+const STOP_WAIT_MS = 1_000;
+
+/** Waits for `promise` (ignoring its outcome) or `ms`, whichever comes first. */
+function settleWithin(promise: Promise<unknown>, ms: number, timer: Timer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const handle = timer.after(ms, resolve);
+    promise.then(
+      () => {
+        handle.cancel();
+        resolve();
+      },
+      () => {
+        handle.cancel();
+        resolve();
+      },
+    );
+  });
+}
+
 /** How long a stopping broker waits for the controller to move its leaderships away. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -76,6 +98,7 @@ export class Broker {
   readonly #voters: ReadonlyMap<number, string>;
   readonly #groupStore: GroupStore;
   readonly #follower: MetadataFollower;
+  readonly replication: ReplicationManager;
   #lifecycle: BrokerLifecycle | null = null;
   #markReady: () => void = () => {};
   #strayLogsRemoved = false;
@@ -108,6 +131,21 @@ export class Broker {
     this.ready = new Promise<void>((resolve) => {
       this.#markReady = resolve;
     });
+    this.replication = new ReplicationManager({
+      broker: this,
+      controller: opts.controller,
+      clusterId: opts.clusterId,
+      brokerEpoch: () => this.#lifecycle?.brokerEpoch ?? -1,
+      clock: opts.clock,
+      timer: opts.timer,
+      rng: opts.rng,
+      logger: opts.logger,
+      replicaLagTimeMaxMs: opts.config.int('replica.lag.time.max.ms'),
+      fetchWaitMaxMs: opts.config.int('replica.fetch.wait.max.ms'),
+      fetchMaxBytes: opts.config.int('replica.fetch.max.bytes'),
+      fetchResponseMaxBytes: opts.config.int('replica.fetch.response.max.bytes'),
+      fetchBackoffMs: opts.config.int('replica.fetch.backoff.ms'),
+    });
     this.#follower = new MetadataFollower({
       client: opts.controller,
       brokerId: this.nodeId,
@@ -124,12 +162,21 @@ export class Broker {
     const replicas = new ReplicaManager({ fs, dataDir: config.dataDir, nodeId: config.nodeId, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
     const groupStore = createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger });
     const broker = new Broker(opts, replicas, groupStore);
+    // The replication endpoint exists before registration, so other brokers find it in the metadata.
+    const replication = replicationAddresses(config);
+    let replicationPort: number;
+    try {
+      replicationPort = await broker.replication.start(replication.listen);
+    } catch (err) {
+      throw new Error(`cannot serve replication on ${replication.listen}: ${(err as Error).message}; set replication.listener to a free host:port`);
+    }
+    const replicationEndpoint = { name: REPLICATION_LISTENER, host: replication.advertisedHost, port: replication.advertisedPort ?? replicationPort };
     broker.#follower.start();
     broker.#lifecycle = registerAndHeartbeat({
       client: opts.controller,
       brokerId: config.nodeId,
       incarnationId: opts.newUuid(),
-      listeners: opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+      listeners: [...opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })), replicationEndpoint],
       rack: config.str('broker.rack'),
       heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
       metadataOffset: () => broker.#follower.lastAppliedOffset,
@@ -197,10 +244,13 @@ export class Broker {
       })
       .then((r) => {
         const t = r.topics[0];
-        if (t && t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) this.logger.warn({ errorCode: t.errorCode, message: t.errorMessage }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
+        // Created (or already there): it reaches this broker with the metadata; nothing more to ask.
+        if (t === undefined || t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return;
+        this.logger.warn({ errorCode: t.errorCode, message: t.errorMessage }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
+        this.#offsetsTopicCreation = null;
       })
-      .catch((err) => this.logger.warn({ err }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`))
-      .finally(() => {
+      .catch((err) => {
+        this.logger.warn({ err }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
         this.#offsetsTopicCreation = null;
       });
   }
@@ -208,6 +258,7 @@ export class Broker {
   async #onMetadata(update: MetadataUpdate): Promise<void> {
     if (this.#closed) return;
     const changes = await this.replicas.applyImage(update.image);
+    await this.replication.applyRoles(changes.changed, changes.removed);
     this.metadata.publish(update.image, update.nextOffset);
     for (const p of changes.stoppedLeading) if (p.topic === OFFSETS_TOPIC) this.#groupStore.unload(p.index);
     for (const p of changes.becameLeader) if (p.topic === OFFSETS_TOPIC) this.#groupStore.load(p);
@@ -275,8 +326,11 @@ export class Broker {
     this.metadata.close();
     this.#groupStore.stop();
     this.groups.close();
-    await this.#follower.stop();
-    await this.#lifecycle?.stop();
+    // Both may be waiting on a controller call (a long poll, a heartbeat); with the quorum gone that call only ends at
+    // its timeout, and stopping must not wait for it: the calls' results are ignored once closed.
+    await settleWithin(this.#follower.stop(), STOP_WAIT_MS, this.timer);
+    await settleWithin(this.#lifecycle?.stop() ?? Promise.resolve(), STOP_WAIT_MS, this.timer);
+    await this.replication.close();
     await this.replicas.close();
   }
 
@@ -317,3 +371,25 @@ export class Broker {
 }
 
 export { ErrorCode };
+
+/** Where replica fetches are served (bind) and how other brokers reach them (registered with the controller). */
+function replicationAddresses(config: BrokerConfig): { listen: string; advertisedHost: string; advertisedPort: number | null } {
+  const split = (key: string, text: string): { host: string; port: number } => {
+    const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
+    if (!m || Number(m[2]) > 65535) throw new Error(`${key}=${text} is not host:port`);
+    return { host: m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!, port: Number(m[2]) };
+  };
+  const configured = config.str('replication.listener');
+  const bindHost = configured !== null ? split('replication.listener', configured).host : (config.clientListeners[0]?.host ?? '');
+  const bindPort = configured !== null ? split('replication.listener', configured).port : 0;
+  const host = bindHost === '' ? '0.0.0.0' : bindHost;
+  const adv = config.str('replication.advertised.listener');
+  if (adv !== null) {
+    const a = split('replication.advertised.listener', adv);
+    return { listen: `${host.includes(':') ? `[${host}]` : host}:${bindPort}`, advertisedHost: a.host, advertisedPort: a.port === 0 ? null : a.port };
+  }
+  // Bound to every interface: the machine's name is what other brokers on the network (a container network too)
+  // resolve; the clients' advertised name may be a host-side alias such as localhost.
+  const advHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return { listen: `${host.includes(':') ? `[${host}]` : host}:${bindPort}`, advertisedHost: advHost, advertisedPort: bindPort === 0 ? null : bindPort };
+}
