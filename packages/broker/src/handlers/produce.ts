@@ -1,7 +1,6 @@
 import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatchCrc, setLogAppendTime, validateBatchRecords, ProtocolError } from '@tributary/protocol';
 import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
 import type { Partition } from '../partition.ts';
-import { partitionKey } from '../partition.ts';
 import { autoCreateTopic, isInternal, messageOf, servingPartition } from './common.ts';
 
 /** Compression codec ids in the batch attributes (low 3 bits). */
