@@ -139,6 +139,15 @@ export class TributaryNode {
     await this.exited;
   }
 
+  /** Freezes the process (SIGSTOP) until resume(): a paused node, as a long GC pause or a hung VM would be. */
+  pause(): void {
+    if (this.running) this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.running) this.child?.kill('SIGCONT');
+  }
+
   /** Graceful stop: SIGTERM, then SIGKILL after a grace period. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;

@@ -49,6 +49,8 @@ export interface BrokerOptions {
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_INTERVAL_MS = 1000;
+/** Bound on waiting for the local metadata to show this broker unfenced before declaring it ready. */
+const READY_WAIT_MS = 10_000;
 /** How long stopping waits for the metadata follower and the heartbeat loop to finish their current call. */
 const STOP_WAIT_MS = 1_000;
 
@@ -179,7 +181,8 @@ export class Broker {
       listeners: [...opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })), replicationEndpoint],
       rack: config.str('broker.rack'),
       heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
-      metadataOffset: () => broker.#follower.lastAppliedOffset,
+      // What this broker serves, not what the follower fetched: caught up only once the logs follow the metadata.
+      metadataOffset: () => broker.metadata.nextOffset - 1,
       logger: logger.child({ component: 'broker-lifecycle' }),
       onRegistered: (brokerEpoch) => logger.info({ brokerEpoch }, 'registered with the controller quorum'),
       onFenced: () => logger.warn({}, 'fenced by the controller: not leading partitions until unfenced'),
@@ -280,7 +283,11 @@ export class Broker {
       this.#strayLogsRemoved = true;
       this.replicas.removeStrayLogs().catch((err) => this.logger.error({ err }, 'removing stray partition logs failed'));
     }
-    this.#markReady();
+    // Ready once this broker's own metadata shows the unfencing (and the leaderships it brought): a client arriving
+    // then finds its partitions led.
+    void this.metadata
+      .waitFor((image) => image.broker(this.nodeId)?.fenced === false, READY_WAIT_MS)
+      .then(() => this.#markReady());
   }
 
   /** Handles one decoded request. Never throws for a client's mistake: errors become error codes. */

@@ -121,7 +121,8 @@ export class Partition {
       durability: this.durability,
       logStartOffset: log.logStartOffset,
       logEndOffset: log.logEndOffset,
-      flushedOffset: Math.min(log.flushedOffset, log.logEndOffset),
+      // Reported just below, so the rules compute the high watermark from it.
+      flushedOffset: log.logStartOffset,
       highWatermark: Math.min(knownHighWatermark, log.logEndOffset),
       endOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch),
       nowMs,
