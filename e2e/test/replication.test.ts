@@ -43,7 +43,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 /** The partitions of TOPIC as one live broker sees them (a fresh connection: no client cache). */
 async function partitions(): Promise<{ partitionIndex: number; leaderId: number; isrNodes: number[]; replicaNodes: number[] }[]> {
   for (const n of nodes) {
-    if (!n.running) continue;
+    if (!n.running || n.paused) continue;
     try {
       const conn = await KafkaConnection.connect({ host: n.host, port: n.port, clientId: 'replication-e2e' });
       try {
