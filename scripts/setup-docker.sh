@@ -22,10 +22,16 @@ DOCKERD_LOG="$WORK_DIR/dockerd.log"
 DOCKERD_START_TIMEOUT_S=60
 NODE_MAJOR_MIN=24
 
+# The container suite reads STATUS_FILE to say why it cannot run ("ok" after a good setup).
+STATUS_FILE="$WORK_DIR/status"
+
 log() { printf '[setup-docker] %s\n' "$*" >&2; }
 # fail WHAT WHY WHAT-TO-DO
 fail() {
-  printf '[setup-docker] FAILED: %s\n[setup-docker]   why: %s\n[setup-docker]   fix: %s\n' "$1" "$2" "$3" >&2
+  local message
+  message="$(printf 'FAILED: %s\n  why: %s\n  fix: %s' "$1" "$2" "$3")"
+  printf '%s\n' "$message" > "$STATUS_FILE" 2>/dev/null || true
+  printf '%s\n' "$message" | sed 's/^/[setup-docker] /' >&2
   exit 1
 }
 
@@ -39,6 +45,7 @@ as_root() {
 }
 
 mkdir -p "$WORK_DIR"
+rm -f "$STATUS_FILE"
 
 # 1. Engine and CLI (Debian's docker.io: dockerd, containerd, runc and a docker CLI with BuildKit built in).
 apt_updated=0
@@ -133,4 +140,5 @@ started=$SECONDS
 DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -f "$REPO_ROOT/deploy/Dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
     -t "$IMAGE" "$REPO_ROOT" > "$WORK_DIR/build.log" 2>&1 \
   || { tail -40 "$WORK_DIR/build.log" >&2; fail "docker build $IMAGE" "see the build output above ($WORK_DIR/build.log)" "fix the Dockerfile or the step that failed, then rerun"; }
+echo ok > "$STATUS_FILE"
 log "image $IMAGE ready in $((SECONDS - started)) s (base $BASE_IMAGE)"
