@@ -22,10 +22,16 @@ DOCKERD_LOG="$WORK_DIR/dockerd.log"
 DOCKERD_START_TIMEOUT_S=60
 NODE_MAJOR_MIN=24
 
+# The container suite reads STATUS_FILE to say why it cannot run ("ok" after a good setup).
+STATUS_FILE="$WORK_DIR/status"
+
 log() { printf '[setup-docker] %s\n' "$*" >&2; }
 # fail WHAT WHY WHAT-TO-DO
 fail() {
-  printf '[setup-docker] FAILED: %s\n[setup-docker]   why: %s\n[setup-docker]   fix: %s\n' "$1" "$2" "$3" >&2
+  local message
+  message="$(printf 'FAILED: %s\n  why: %s\n  fix: %s' "$1" "$2" "$3")"
+  printf '%s\n' "$message" > "$STATUS_FILE" 2>/dev/null || true
+  printf '%s\n' "$message" | sed 's/^/[setup-docker] /' >&2
   exit 1
 }
 
@@ -39,6 +45,7 @@ as_root() {
 }
 
 mkdir -p "$WORK_DIR"
+rm -f "$STATUS_FILE"
 
 # 1. Engine and CLI (Debian's docker.io: dockerd, containerd, runc and a docker CLI with BuildKit built in).
 apt_updated=0
@@ -123,14 +130,20 @@ if [ "$base_version" != "$NODE_VERSION" ]; then
       -c "LABEL org.tributary.node-version=$NODE_VERSION" -c 'CMD ["node"]' - "$BASE_IMAGE" >/dev/null \
     || fail "docker import $BASE_IMAGE" "the engine refused the root filesystem" "read $DOCKERD_LOG"
   as_root rm -rf "$ROOTFS"
+  # A first container proves the engine can run containers at all (cgroups, namespaces, networking).
+  "$DOCKER" run --rm --network none "$BASE_IMAGE" node -e 'process.exit(0)' >/dev/null 2>&1 \
+    || fail "running a container from $BASE_IMAGE" "$("$DOCKER" run --rm --network none "$BASE_IMAGE" node -e 0 2>&1 | tail -3)" "read $DOCKERD_LOG"
   log "base image $BASE_IMAGE built in $((SECONDS - started)) s"
 fi
-"$DOCKER" run --rm --network none "$BASE_IMAGE" node -e 'process.exit(0)' >/dev/null 2>&1 \
-  || fail "running a container from $BASE_IMAGE" "$("$DOCKER" run --rm --network none "$BASE_IMAGE" node -e 0 2>&1 | tail -3)" "read $DOCKERD_LOG"
 
 # 4. The Tributary image from the working tree (layer cache makes an unchanged tree a fast no-op).
 started=$SECONDS
+IMAGE_LABEL="org.tributary.built-by=setup-docker"
 DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -f "$REPO_ROOT/deploy/Dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-    -t "$IMAGE" "$REPO_ROOT" > "$WORK_DIR/build.log" 2>&1 \
+    --label "$IMAGE_LABEL" -t "$IMAGE" "$REPO_ROOT" > "$WORK_DIR/build.log" 2>&1 \
   || { tail -40 "$WORK_DIR/build.log" >&2; fail "docker build $IMAGE" "see the build output above ($WORK_DIR/build.log)" "fix the Dockerfile or the step that failed, then rerun"; }
+# vfs stores every layer as a full copy (~5 GB per build of this image): drop the images earlier builds
+# left untagged, only ours.
+"$DOCKER" image prune -f --filter "label=$IMAGE_LABEL" >/dev/null || log "could not prune earlier untagged builds (disk use grows)"
+echo ok > "$STATUS_FILE"
 log "image $IMAGE ready in $((SECONDS - started)) s (base $BASE_IMAGE)"

@@ -21,6 +21,8 @@ import { topicCreate } from './commands/topic-create.ts';
 import { topicDelete } from './commands/topic-delete.ts';
 import { topicDescribe } from './commands/topic-describe.ts';
 import { topicList } from './commands/topic-list.ts';
+import { partitionElectLeaders, type ElectionScope } from './commands/partition-elect-leaders.ts';
+import { PARTITION_FILTERS, type PartitionFilter } from './partitions.ts';
 
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
 
@@ -89,8 +91,14 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         .command(
           'describe [name]',
           'partitions, leaders, replicas, ISR and config overrides of one topic (or all)',
-          (c: Argv) => c.positional('name', { type: 'string', describe: 'topic name (all topics if absent)' }),
-          handle((c, a) => topicDescribe(c, { name: a.name === undefined ? undefined : topicName(a.name) })),
+          (c: Argv) =>
+            c
+              .positional('name', { type: 'string', describe: 'topic name (all topics if absent)' })
+              .option('under-replicated', { type: 'boolean', describe: 'only partitions whose ISR is smaller than their replicas' })
+              .option('under-min-isr', { type: 'boolean', describe: "only partitions whose ISR is smaller than the topic's min.insync.replicas" })
+              .option('at-min-isr', { type: 'boolean', describe: "only partitions whose ISR is exactly the topic's min.insync.replicas" })
+              .option('unavailable', { type: 'boolean', describe: 'only partitions without a live leader' }),
+          handle((c, a) => topicDescribe(c, { name: a.name === undefined ? undefined : topicName(a.name), ...partitionFilter(a) })),
         )
         .command(
           'delete <name>',
@@ -241,6 +249,24 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'group needs a subcommand: list, describe, delete, reset-offsets or delete-offsets'),
     )
+    .command('partition', 'leader elections', (y: Argv) =>
+      y
+        .command(
+          'elect-leaders',
+          'elect the preferred replica (--preferred) or any live replica of a leaderless partition (--unclean)',
+          (c: Argv) =>
+            c
+              .option('preferred', { type: 'boolean', describe: 'move leadership to the first replica where it is live and in the ISR' })
+              .option('unclean', { type: 'boolean', describe: 'give a leaderless partition a live replica outside the ISR (may lose records)' })
+              .option('topic', { type: 'string', describe: 'only this topic' })
+              .option('partition', { type: 'number', array: true, describe: 'only these partitions of --topic (repeatable)' })
+              .option('all-topic-partitions', { type: 'boolean', describe: 'every partition of every topic' })
+              .conflicts('preferred', 'unclean')
+              .conflicts('all-topic-partitions', ['topic', 'partition']),
+          handle((c, a) => partitionElectLeaders(c, electionArgs(a))),
+        )
+        .demandCommand(1, 'partition needs a subcommand: elect-leaders'),
+    )
     .command('cluster', 'cluster-wide information', (y: Argv) =>
       y
         .command('info', 'cluster id, controller and brokers', (c: Argv) => c, handle((c) => clusterInfo(c)))
@@ -256,7 +282,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'quorum needs a subcommand: status'),
     )
-    .demandCommand(1, 'give a command: topic, group, produce, consume, cluster or quorum')
+    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster or quorum')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
@@ -284,6 +310,25 @@ function outputFormat(value: unknown): 'text' | 'json' {
   const v = String(value);
   if (v !== 'text' && v !== 'json') throw new UsageError(`--output must be text or json, got "${v}"`);
   return v;
+}
+
+/** At most one of describe's partition filters (they select different things; Kafka takes one too). */
+export function partitionFilter(a: Args): { filter?: PartitionFilter } {
+  const given = PARTITION_FILTERS.filter((f) => a[f] === true);
+  if (given.length > 1) throw new UsageError(`topic describe takes one partition filter at a time; got ${given.map((f) => `--${f}`).join(' and ')}`);
+  return given.length === 0 ? {} : { filter: given[0]! };
+}
+
+/** elect-leaders' election type and scope: exactly one type, and either every partition or a topic. */
+export function electionArgs(a: Args): { type: 'preferred' | 'unclean'; scope: ElectionScope } {
+  if (a.preferred !== true && a.unclean !== true) throw new UsageError('elect-leaders needs --preferred or --unclean');
+  const type = a.unclean === true ? 'unclean' : 'preferred';
+  const partitions = a.partition === undefined ? null : [...new Set(asStrings(a.partition).map((p) => intOption(p, 'partition', 0, 2_147_483_647) as number))].sort((x, y) => x - y);
+  if (a['all-topic-partitions'] === true) return { type, scope: { kind: 'all' } };
+  if (a.topic === undefined) {
+    throw new UsageError(partitions === null ? 'elect-leaders needs --topic T or --all-topic-partitions' : '--partition needs --topic');
+  }
+  return { type, scope: { kind: 'topic', topic: topicName(a.topic), partitions } };
 }
 
 const GROUP_STATE_NAMES = 'Empty, Stable, PreparingRebalance, CompletingRebalance, Dead';

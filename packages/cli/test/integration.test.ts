@@ -189,3 +189,37 @@ describe('trib against a real node', () => {
     expect(r.stderr).toMatch(/^trib: UNKNOWN_TOPIC_OR_PARTITION: partition 5 of topic one-partition does not exist/);
   });
 });
+
+describe('partition health and leader elections against a real node', () => {
+  it('topic describe filters: at-min-isr and under-min-isr read min.insync.replicas; a single healthy node has nothing under-replicated or unavailable', async () => {
+    await ok(['topic', 'create', 'health-a', '--partitions', '2']);
+    await ok(['topic', 'create', 'health-b', '--partitions', '1', '--config', 'min.insync.replicas=2']);
+    expect(await ok(['topic', 'describe', '--under-replicated'])).toBe('No under-replicated partitions.\n');
+    expect(await ok(['topic', 'describe', '--unavailable'])).toBe('No unavailable partitions.\n');
+    const under = JSON.parse(await ok(['topic', 'describe', '--under-min-isr', '--json'])) as { name: string; minInsyncReplicas: number; partitions: { partition: number; isr: number[] }[] }[];
+    expect(under).toEqual([expect.objectContaining({ name: 'health-b', minInsyncReplicas: 2, partitions: [{ partition: 0, leader: node.nodeId, replicas: [node.nodeId], isr: [node.nodeId] }] })]);
+    const at = JSON.parse(await ok(['topic', 'describe', '--at-min-isr', '--json'])) as { name: string; partitions: unknown[] }[];
+    expect(at.find((t) => t.name === 'health-a')?.partitions).toHaveLength(2);
+    expect(at.find((t) => t.name === 'health-b')).toBeUndefined();
+    const human = await ok(['topic', 'describe', 'health-b', '--under-min-isr']);
+    expect(human.split('\n')[0]).toBe('Topic: health-b  Partitions: 1 (under-min-isr)  ReplicationFactor: 1  MinInsyncReplicas: 2  Configs: min.insync.replicas=2');
+    expect(await ok(['topic', 'describe', 'health-a', '--under-min-isr'])).toBe('No under-min-isr partitions.\n');
+  });
+
+  it('elect-leaders on a single node: every replica already leads (ELECTION_NOT_NEEDED), unknown partitions fail with exit 1', async () => {
+    await ok(['topic', 'create', 'elect-me', '--partitions', '2']);
+    expect(await ok(['partition', 'elect-leaders', '--preferred', '--topic', 'elect-me'])).toBe('Valid replica already elected for partitions elect-me-0, elect-me-1\n');
+    expect(await ok(['partition', 'elect-leaders', '--unclean', '--topic', 'elect-me', '--partition', '1'])).toBe('Valid replica already elected for partitions elect-me-1\n');
+    expect(await ok(['partition', 'elect-leaders', '--preferred', '--all-topic-partitions'])).toBe('No partition needed a leader election (PREFERRED).\n');
+    const json = JSON.parse(await ok(['partition', 'elect-leaders', '--preferred', '--topic', 'elect-me', '--partition', '0', '--json']));
+    expect(json).toEqual({ electionType: 'preferred', results: [{ topic: 'elect-me', partition: 0, outcome: 'not-needed', error: null }] });
+
+    const missing = await trib(['partition', 'elect-leaders', '--preferred', '--topic', 'elect-me', '--partition', '0', '--partition', '7']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/^Valid replica already elected for partitions elect-me-0\nError completing leader election \(PREFERRED\) for partition elect-me-7: UNKNOWN_TOPIC_OR_PARTITION/);
+    expect(missing.stderr).toBe('trib: UNKNOWN_TOPIC_OR_PARTITION: 1 of 2 partitions could not be elected (preferred)\n');
+    const noTopic = await trib(['partition', 'elect-leaders', '--preferred', '--topic', 'no-such-topic']);
+    expect(noTopic.code).toBe(1);
+    expect(noTopic.stderr).toMatch(/^trib: UNKNOWN_TOPIC_OR_PARTITION/);
+  }, 30_000);
+});

@@ -22,7 +22,8 @@
  *
  * Broker sessions (last heartbeat, registration offset) are the active controller's soft state (BrokerSessions);
  * registration offsets are also collected while applying, so a new active controller starts them with
- * BrokerSessions.forNewLeader. fenceStaleBrokers runs through the same queue on a timer.
+ * BrokerSessions.forNewLeader. fenceStaleBrokers runs through the same queue on a timer, and so does the automatic
+ * preferred-leader rebalance (auto.leader.rebalance.enable; the rule is in leader-balance.ts).
  *
  * FetchMetadata (brokers' metadata propagation) is served from CommittedTail (committed entries only, so a broker
  * never sees anything above the high watermark) or, below the tail, from a snapshot of the committed image.
@@ -45,6 +46,7 @@ import {
   decodeSnapshot,
   deleteTopics,
   electLeaders,
+  ElectionType,
   encodeRecordBatch,
   encodeSnapshot,
   fenceStaleBrokers,
@@ -84,6 +86,7 @@ import type { CallOptions, ControllerApi, ControllerStatus, DescribeQuorumRespon
 import { CommittedTail, defaultTailLimits, type TailLimits } from './committed-tail.ts';
 import { permissiveConfigSchema } from './config-schema.ts';
 import { ControllerError } from './errors.ts';
+import { leaderImbalance } from './leader-balance.ts';
 
 export interface QuorumControllerLimits {
   /** Operations waiting to run; beyond it calls fail with `overloaded`. */
@@ -130,6 +133,12 @@ export interface ControllerSettings {
   uncleanLeaderElectionEnable?: boolean;
   /** broker.session.timeout.ms (default 9000) */
   brokerSessionTimeoutMs?: number;
+  /** auto.leader.rebalance.enable (default true): the active controller moves leaderships back to preferred replicas. */
+  autoLeaderRebalanceEnable?: boolean;
+  /** leader.imbalance.check.interval.seconds × 1000 (default 300 000): how often the imbalance is checked. */
+  leaderImbalanceCheckIntervalMs?: number;
+  /** leader.imbalance.per.broker.percentage (default 10): a broker's share of non-preferred leaders that triggers a rebalance. */
+  leaderImbalancePerBrokerPercentage?: number;
   limits?: Partial<ControllerLimits>;
 }
 
@@ -208,6 +217,7 @@ export class QuorumController implements StateMachine, ControllerApi {
   readonly #timer: Timer;
   readonly #logger: Logger;
   readonly #fenceCheckIntervalMs: number;
+  readonly #rebalance: { readonly enabled: boolean; readonly intervalMs: number; readonly percentage: number };
   readonly #tickMs: number;
   readonly #verifyImages: boolean;
   readonly #onFatal: (err: unknown) => void;
@@ -238,13 +248,19 @@ export class QuorumController implements StateMachine, ControllerApi {
   #committedSeq = 0;
   #draining = false;
   #fenceQueued = false;
+  #rebalanceQueued = false;
+  /** When the active controller next checks the leader imbalance (set at activation: one interval later). */
+  #nextRebalanceCheckAtMs = Number.POSITIVE_INFINITY;
   #tickHandle: TimerHandle | null = null;
   #stopped = false;
 
   constructor(opts: QuorumControllerOptions) {
     this.nodeId = opts.nodeId;
     this.#voters = opts.voters;
-    const { limits: controllerLimits, ...settings } = opts.settings ?? {};
+    const { limits: controllerLimits, autoLeaderRebalanceEnable, leaderImbalanceCheckIntervalMs, leaderImbalancePerBrokerPercentage, ...settings } = opts.settings ?? {};
+    this.#rebalance = { enabled: autoLeaderRebalanceEnable ?? true, intervalMs: leaderImbalanceCheckIntervalMs ?? 300_000, percentage: leaderImbalancePerBrokerPercentage ?? 10 };
+    assert(Number.isInteger(this.#rebalance.intervalMs) && this.#rebalance.intervalMs > 0, 'leader imbalance check interval must be a positive integer (ms)');
+    assert(this.#rebalance.percentage >= 0 && this.#rebalance.percentage <= 100, 'leader imbalance percentage must be in 0..100');
     this.#ctx = controllerContext({ rng: opts.rng, configSchema: opts.configSchema ?? permissiveConfigSchema, ...settings, limits: { ...defaultControllerLimits, ...controllerLimits } });
     this.#limits = { ...defaultQuorumControllerLimits, ...opts.limits, tail: { ...defaultTailLimits, ...opts.limits?.tail } };
     this.#clock = opts.clock;
@@ -377,6 +393,8 @@ export class QuorumController implements StateMachine, ControllerApi {
     this.#sessions = BrokerSessions.forNewLeader(this.#committed, this.#clock.nowMs(), this.#registrationOffsets);
     this.#proposedSeq = 0;
     this.#committedSeq = 0;
+    // Not at once: brokers that were away need time to rejoin the ISR before leadership moves back to them.
+    this.#nextRebalanceCheckAtMs = this.#clock.nowMs() + this.#rebalance.intervalMs;
     this.stats.activations++;
     this.#logger.info({ epoch: entry.epoch, offset: entry.offset, brokers: this.#committed.brokers.size, topics: this.#committed.topicsById.size }, 'active controller');
     this.#drain();
@@ -390,6 +408,8 @@ export class QuorumController implements StateMachine, ControllerApi {
     this.#working = null;
     this.#sessions = BrokerSessions.EMPTY;
     this.#fenceQueued = false;
+    this.#rebalanceQueued = false;
+    this.#nextRebalanceCheckAtMs = Number.POSITIVE_INFINITY;
     this.#logger.info({ why, inFlight: this.#inFlight.size, queued: this.#queue.length - this.#queueHead }, 'no longer the active controller');
     const err = reason === 'stopped' ? new ControllerError('stopped', `controller ${this.nodeId} is stopping`) : this.#notController();
     for (const { op } of this.#inFlight.values()) this.#fail(op, err);
@@ -575,7 +595,9 @@ export class QuorumController implements StateMachine, ControllerApi {
     if (this.#active && !(node.isLeader && node.epoch === this.#activeEpoch)) {
       this.#deactivate(`no longer the Raft leader (${node.role.kind} in epoch ${node.epoch})`, 'not-controller');
     }
-    if (!this.#active || this.#fenceQueued) return;
+    if (!this.#active) return;
+    this.#maybeRebalanceLeaders();
+    if (this.#fenceQueued) return;
     this.#fenceQueued = true;
     const generation = this.#generation;
     this.#submit<{ fencedBrokerIds: readonly number[] }>(
@@ -589,6 +611,35 @@ export class QuorumController implements StateMachine, ControllerApi {
       { timeoutMs: this.#limits.maxOperationTimeoutMs },
     ).catch(() => {
       if (generation === this.#generation) this.#fenceQueued = false;
+    });
+  }
+
+  /**
+   * auto.leader.rebalance.enable: every leader.imbalance.check.interval, a preferred election (one operation through
+   * the queue, like any other) for the partitions of brokers over leader.imbalance.per.broker.percentage.
+   */
+  #maybeRebalanceLeaders(): void {
+    if (!this.#rebalance.enabled || this.#rebalanceQueued || this.#clock.nowMs() < this.#nextRebalanceCheckAtMs) return;
+    this.#rebalanceQueued = true;
+    const generation = this.#generation;
+    this.#submit<ElectLeadersResponse>(
+      'autoLeaderRebalance',
+      (image, _sessions, nowMs) => {
+        const found = leaderImbalance(image, this.#rebalance.percentage);
+        if (generation === this.#generation) {
+          this.#rebalanceQueued = false;
+          // More candidates than one round takes: the rest on the next tick, not a whole interval later.
+          this.#nextRebalanceCheckAtMs = nowMs + (found.remaining ? this.#fenceCheckIntervalMs : this.#rebalance.intervalMs);
+        }
+        if (found.partitions.length === 0) return { records: [], response: { errorCode: 0, replicaElectionResults: [] } };
+        const r = electLeaders(image, { electionType: ElectionType.PREFERRED, topicPartitions: found.partitions });
+        const elected = r.response.replicaElectionResults.reduce((n, t) => n + t.partitionResult.filter((p) => p.errorCode === 0).length, 0);
+        this.#logger.info({ imbalanced: found.imbalanced, elected, remaining: found.remaining }, 'rebalancing leaders to preferred replicas');
+        return r;
+      },
+      { timeoutMs: this.#limits.maxOperationTimeoutMs },
+    ).catch(() => {
+      if (generation === this.#generation) this.#rebalanceQueued = false;
     });
   }
 

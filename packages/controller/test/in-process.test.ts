@@ -12,6 +12,7 @@ import { ControllerClient, GrpcControllerConnection } from '../src/client.ts';
 import { ControllerError, ErrorCode } from '../src/errors.ts';
 import { MetadataFollower } from '../src/follower.ts';
 import { ControllerNode } from '../src/node.ts';
+import type { ControllerSettings } from '../src/quorum-controller.ts';
 import { freePort, SimBroker, waitFor } from './helpers.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,7 +20,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startSingle(): Promise<ControllerNode> {
+async function startSingle(settings: ControllerSettings = {}): Promise<ControllerNode> {
   const dir = mkdtempSync(join(tmpdir(), 'trib-controller-'));
   const port = await freePort();
   const node = await ControllerNode.start({
@@ -27,7 +28,7 @@ async function startSingle(): Promise<ControllerNode> {
     voters: new Map([[1, `127.0.0.1:${port}`]]),
     listen: `127.0.0.1:${port}`,
     dataDir: dir,
-    settings: { brokerSessionTimeoutMs: 2000 },
+    settings: { brokerSessionTimeoutMs: 2000, ...settings },
     verifyImages: true,
     logger: jsonLogger('warn'),
     onFatal: (err) => {
@@ -76,6 +77,48 @@ describe('a single-voter controller in process', () => {
     expect(a).toMatchObject({ errorCode: 0, producerIdStart: 0, producerIdLen: 1000 });
     expect(b.producerIdStart).toBe(1000);
     expect((await client.allocateProducerIds({ brokerId: 1, brokerEpoch: epoch + 100 })).errorCode).toBe(ErrorCode.STALE_BROKER_EPOCH);
+  });
+
+  it('auto.leader.rebalance: a broker back from a fence gets its preferred leaderships back once it is in the ISR again', async () => {
+    const intervalMs = 300;
+    const node = await startSingle({ leaderImbalanceCheckIntervalMs: intervalMs });
+    const client = ControllerClient.inProcess(node.controller);
+    cleanups.push(() => client.close());
+    const brokers = [1, 2, 3].map((id) => new SimBroker(client, id).start());
+    cleanups.push(async () => {
+      for (const b of brokers) await b.stop();
+    });
+    await waitFor('3 unfenced brokers', 10_000, () => brokers.every((b) => b.lifecycle.state === 'unfenced'));
+    await client.createTopics({ topics: [{ name: 'orders', numPartitions: 6, replicationFactor: 3, assignments: [], configs: [] }], validateOnly: false });
+    const partitions = () => node.controller.committedImage.topic('orders')!.partitions;
+    const ledBy = (id: number) => partitions().filter((p) => p.leader === id).length;
+    expect(ledBy(2)).toBe(2);
+
+    const b2 = brokers[1]!;
+    b2.lifecycle.setWantFence(true);
+    await waitFor('broker 2 fenced, out of every ISR', 5000, () => node.controller.committedImage.broker(2)!.fenced && partitions().every((p) => !p.isr.includes(2)));
+    expect(ledBy(2)).toBe(0);
+    b2.lifecycle.setWantFence(false);
+    await waitFor('broker 2 unfenced', 5000, () => !node.controller.committedImage.broker(2)!.fenced);
+    // Checks run meanwhile, but broker 2 is in no ISR: nothing may move to it.
+    await new Promise((r) => setTimeout(r, 2 * intervalMs));
+    expect(ledBy(2)).toBe(0);
+
+    // The leaders take broker 2 back into their ISRs (what follower catch-up does).
+    const epochOf = (id: number) => node.controller.committedImage.broker(id)!.brokerEpoch;
+    const startedMs = Date.now();
+    for (const p of partitions()) {
+      const r = await client.alterPartition({
+        brokerId: p.leader,
+        brokerEpoch: epochOf(p.leader),
+        topics: [{ topicId: p.topicId, partitions: [{ partitionIndex: p.partitionId, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsrWithEpochs: [...p.isr, 2].map((id) => ({ brokerId: id, brokerEpoch: epochOf(id) })) }] }],
+      });
+      expect(r.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    }
+    await waitFor('broker 2 to lead its 2 preferred partitions again', 5000, () => ledBy(2) === 2);
+    const restoredMs = Date.now() - startedMs;
+    process.stdout.write(`auto leader rebalance: preferred leaderships back ${restoredMs} ms after the ISR re-add (check interval ${intervalMs} ms)\n`);
+    for (const p of partitions()) expect(p.leader).toBe(p.replicas[0]);
   });
 
   it('speaks the same API over gRPC, and a late follower gets a snapshot in chunks', async () => {

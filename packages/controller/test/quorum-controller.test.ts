@@ -285,6 +285,75 @@ describe('QuorumController', () => {
     expect(controller.committedImage.broker(2)!.fenced).toBe(true);
   });
 
+  describe('auto.leader.rebalance', () => {
+    /** Brokers 1-3 up; t-0 prefers broker 1 but broker 2 leads it (broker 1 was fenced a while), back in the ISR or not. */
+    async function imbalanced(settings: object, backInIsr: boolean): Promise<{ controller: QuorumController; driver: FakeDriver; passTime: (ms: number) => Promise<void> }> {
+      const { controller, driver, timer } = setup({ settings: { brokerSessionTimeoutMs: 9000, leaderImbalanceCheckIntervalMs: 5000, ...settings } });
+      driver.lead();
+      const epochs = new Map<number, number>();
+      for (const id of [1, 2, 3]) epochs.set(id, await registerAndUnfence(controller, driver, id));
+      const heartbeat = async (id: number, wantFence = false): Promise<void> => {
+        const hb = controller.brokerHeartbeat({ brokerId: id, brokerEpoch: epochs.get(id)!, currentMetadataOffset: driver.nextOffset - 1, wantFence, wantShutDown: false });
+        await flush();
+        await driver.commit();
+        await hb;
+      };
+      // Time passes with every broker heartbeating, every proposal committed (the rebalance's too).
+      const passTime = async (ms: number): Promise<void> => {
+        for (let t = 0; t < ms; t += 1000) {
+          timer.advance(1000);
+          await flush();
+          await driver.commit();
+          for (const id of [1, 2, 3]) await heartbeat(id);
+        }
+      };
+      const assignments = [
+        { partitionIndex: 0, brokerIds: [1, 2] },
+        { partitionIndex: 1, brokerIds: [2, 1] },
+      ];
+      const created = controller.createTopics({ topics: [{ name: 't', numPartitions: -1, replicationFactor: -1, assignments, configs: [] }], validateOnly: false });
+      await driver.commit();
+      expect((await created).topics[0]!.errorCode).toBe(0);
+      await heartbeat(1, true); // broker 1 fenced: t-0 moves to broker 2, broker 1 leaves both ISRs
+      await heartbeat(1, false);
+      const p0 = controller.committedImage.topic('t')!.partitions[0]!;
+      expect(p0).toMatchObject({ leader: 2, isr: [2] });
+      expect(controller.committedImage.broker(1)!.fenced).toBe(false);
+      if (backInIsr) {
+        const altered = controller.alterPartition({
+          brokerId: 2,
+          brokerEpoch: epochs.get(2)!,
+          topics: [{ topicId: p0.topicId, partitions: [{ partitionIndex: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsrWithEpochs: [{ brokerId: 2, brokerEpoch: epochs.get(2)! }, { brokerId: 1, brokerEpoch: epochs.get(1)! }] }] }],
+        });
+        await driver.commit();
+        expect((await altered).topics[0]!.partitions[0]!.errorCode).toBe(0);
+      }
+      return { controller, driver, passTime };
+    }
+
+    it('moves leadership back to the preferred replica once it is in the ISR, at the next check', async () => {
+      const { controller, passTime } = await imbalanced({}, true);
+      await passTime(3000); // the first check is one interval (5 s) after activation
+      expect(controller.committedImage.topic('t')!.partitions[0]!.leader).toBe(2);
+      await passTime(3000);
+      expect(controller.committedImage.topic('t')!.partitions[0]).toMatchObject({ leader: 1, isr: [2, 1] });
+      expect(controller.committedImage.topic('t')!.partitions[1]!.leader).toBe(2);
+    });
+
+    it('leaves the partition alone while the preferred replica is out of the ISR, when disabled, and under the percentage', async () => {
+      const outOfIsr = await imbalanced({}, false);
+      await outOfIsr.passTime(12_000);
+      expect(outOfIsr.controller.committedImage.topic('t')!.partitions[0]!.leader).toBe(2);
+      const disabled = await imbalanced({ autoLeaderRebalanceEnable: false }, true);
+      await disabled.passTime(12_000);
+      expect(disabled.controller.committedImage.topic('t')!.partitions[0]!.leader).toBe(2);
+      // Broker 1 prefers one partition and leads none of it: 100%, never under a percentage below 100.
+      const tolerant = await imbalanced({ leaderImbalancePerBrokerPercentage: 100 }, true);
+      await tolerant.passTime(12_000);
+      expect(tolerant.controller.committedImage.topic('t')!.partitions[0]!.leader).toBe(2);
+    });
+  });
+
   it('serves committed entries to FetchMetadata, long-polls, and sends a snapshot below its tail', async () => {
     const { controller, driver, timer } = setup({ limits: { tail: { maxEntries: 2, maxBytes: 1 << 20 } } });
     driver.lead();

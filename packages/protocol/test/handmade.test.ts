@@ -123,6 +123,34 @@ describe('hand-verified request bytes', () => {
     expect(Buffer.concat(encodeResponse(ApiKey.ElectLeaders, 1, 7, results)).subarray(4).toString('hex')).toBe(response.toString('hex'));
   });
 
+  it('OffsetForLeaderEpoch v4 request from a consumer and its response (flexible: compact arrays, tagged sections)', () => {
+    const request = hex(`
+      0017 0004 00000003            # api key 23, version 4, correlation id 3
+      0004 74726962                 # client id "trib"
+      00                            # header tagged fields
+      ffffffff                      # replica id -1 (a consumer)
+      02 02 74                      # 1 topic: compact string "t"
+      02 00000000                   # 1 partition: 0
+      00000005 00000004             # current leader epoch 5, leader epoch 4
+      00 00 00                      # partition, topic and body tagged fields`);
+    const { header, bodyOffset } = readRequestHeader(request);
+    expect(header).toEqual({ apiKey: 23, apiVersion: 4, correlationId: 3, clientId: 'trib' });
+    const body = { replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 0, currentLeaderEpoch: 5, leaderEpoch: 4 }] }] };
+    expect(decodeRequestBody(23, 4, request, bodyOffset)).toEqual(body);
+    expect(Buffer.concat(encodeRequest(23, 4, 3, 'trib', body)).subarray(4).toString('hex')).toBe(request.toString('hex'));
+
+    const response = hex(`
+      00000003 00                   # correlation id, header v1 tagged fields
+      00000000                      # throttle time 0
+      02 02 74                      # 1 topic "t"
+      02 0000 00000000              # 1 partition: error 0, partition 0
+      00000004 000000000000002a     # leader epoch 4 ends at offset 42
+      00 00 00                      # partition, topic and body tagged fields`);
+    const answer = { throttleTimeMs: 0, topics: [{ topic: 't', partitions: [{ errorCode: 0, partition: 0, leaderEpoch: 4, endOffset: 42 }] }] };
+    expect(decodeResponse(ApiKey.OffsetForLeaderEpoch, 4, response).body).toEqual(answer);
+    expect(Buffer.concat(encodeResponse(ApiKey.OffsetForLeaderEpoch, 4, 3, answer)).subarray(4).toString('hex')).toBe(response.toString('hex'));
+  });
+
   it('DescribeQuorum v1 response (flexible from v0: header v1, compact arrays, fetch timestamps from v1)', () => {
     const frame = hex(`
       00000009                      # correlation id

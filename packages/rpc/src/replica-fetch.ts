@@ -586,7 +586,13 @@ const HINTS: Readonly<Record<string, string>> = Object.freeze({
   malformed: 'the leader refused the request (a follower bug)',
   overloaded: 'send one fetch at a time on a stream',
   timeout: 'the stream is re-opened on the next fetch',
+  unavailable: 'the leader is unreachable; the next fetch re-opens the stream after a backoff',
 });
+
+/** The reason of an error that came without a `tributary-error` trailer (a connection error, a cancelled call). */
+function statusReason(code: grpc.status): string {
+  return (grpc.status[code] ?? 'unknown').toLowerCase().replaceAll('_', '-');
+}
 
 export class ReplicaFetchClient {
   readonly stats: ReplicaFetchClientStats = { requests: 0, responses: 0, failures: 0, streamsOpened: 0 };
@@ -693,12 +699,13 @@ export class ReplicaFetchClient {
     let reason = errorReason({ metadata: status.metadata } as grpc.ServiceError);
     // grpc-js's own size checks (either side's limit) carry no trailer.
     if (reason === '' && status.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/.test(status.details)) reason = 'too-large';
-    return this.#error(status.code, reason || grpc.status[status.code] || 'unknown', status.details);
+    return this.#error(status.code, reason || statusReason(status.code), status.details);
   }
 
   #error(code: grpc.status, reason: string, details: string): ReplicaFetchError {
     const hint = HINTS[reason];
-    return new ReplicaFetchError(code, reason, `replica fetch from ${this.#address} failed (${grpc.status[code] ?? code} ${reason}): ${details}${hint ? `; ${hint}` : ''}`);
+    const what = reason === statusReason(code) ? (grpc.status[code] ?? String(code)) : `${grpc.status[code] ?? code} ${reason}`;
+    return new ReplicaFetchError(code, reason, `replica fetch from ${this.#address} failed (${what}): ${details}${hint ? `; ${hint}` : ''}`);
   }
 
   #settle(pending: Pending): void {

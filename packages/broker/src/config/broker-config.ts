@@ -94,6 +94,8 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'broker.heartbeat.interval.ms', type: 'int', defaultValue: '2000', min: 1, doc: 'broker heartbeat interval' }),
   def({ name: 'broker.session.timeout.ms', type: 'int', defaultValue: '9000', min: 1, doc: 'broker session timeout' }),
   def({ name: 'auto.leader.rebalance.enable', type: 'boolean', defaultValue: 'true', doc: 'preferred leader rebalancing' }),
+  def({ name: 'leader.imbalance.check.interval.seconds', type: 'long', defaultValue: '300', min: 1, doc: 'how often the active controller checks the leader imbalance (auto.leader.rebalance.enable)' }),
+  def({ name: 'leader.imbalance.per.broker.percentage', type: 'int', defaultValue: '10', min: 0, max: 100, doc: 'share of a broker\'s preferred partitions led elsewhere above which their leadership moves back' }),
   def({ name: 'producer.id.expiration.ms', type: 'int', defaultValue: '86400000', min: 1, doc: 'idle producer state expiry' }),
   def({ name: 'fetch.max.bytes', type: 'int', defaultValue: '57671680', min: 0, doc: 'largest fetch response' }),
 ];
