@@ -109,6 +109,9 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
           deleteTopicEnable: config.bool('delete.topic.enable'),
           uncleanLeaderElectionEnable: config.bool('unclean.leader.election.enable'),
           brokerSessionTimeoutMs: config.int('broker.session.timeout.ms'),
+          autoLeaderRebalanceEnable: config.bool('auto.leader.rebalance.enable'),
+          leaderImbalanceCheckIntervalMs: config.int('leader.imbalance.check.interval.seconds') * 1000,
+          leaderImbalancePerBrokerPercentage: config.int('leader.imbalance.per.broker.percentage'),
         },
         logger,
         onFatal: (err) => {
