@@ -19,7 +19,7 @@ import { python, pythonDir } from '../support/python.ts';
 const ROUNDS = Number(process.env.TRIB_REPLICATION_ROUNDS ?? 20);
 const PARTITIONS = 6;
 const TOPIC = 'ledger';
-const SESSION_TIMEOUT_MS = 2000;
+const SESSION_TIMEOUT_MS = 3000;
 const nodes: TributaryNode[] = [];
 let bootstrap = '';
 let client: KafkaClient;
@@ -82,7 +82,7 @@ beforeAll(async () => {
           'controller.listener.names': 'CONTROLLER',
           'controller.quorum.voters': voters,
           'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
-          'broker.heartbeat.interval.ms': '300',
+          'broker.heartbeat.interval.ms': '500',
           'replica.lag.time.max.ms': '3000',
           'offsets.topic.replication.factor': '3',
           'offsets.topic.num.partitions': '3',

@@ -61,6 +61,7 @@ export class ReplicaManager {
   readonly #logger: Logger;
   readonly #partitions = new Map<string, Partition>();
   readonly #byTopic = new Map<string, Partition[]>();
+  #serial: Promise<unknown> = Promise.resolve();
   /** The image the hosted partitions reflect. */
   #image: MetadataImage | null = null;
 
@@ -102,7 +103,18 @@ export class ReplicaManager {
    * image object is unchanged are skipped, so a step costs the number of changed topics plus one pass over
    * the topic map.
    */
-  async applyImage(image: MetadataImage): Promise<ImageChanges> {
+  applyImage(image: MetadataImage): Promise<ImageChanges> {
+    return this.#serially(() => this.#applyImage(image));
+  }
+
+  /** applyImage and removeStrayLogs never overlap: a log being opened must not look stray. */
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  async #applyImage(image: MetadataImage): Promise<ImageChanges> {
     const previous = this.#image;
     const becameLeader: Partition[] = [];
     const stoppedLeading: { topic: string; index: number }[] = [];
@@ -178,9 +190,17 @@ export class ReplicaManager {
    * broker was down, replicas moved away). Run once the broker has caught up with the metadata, never
    * before: an image that is merely behind would delete live data.
    */
-  async removeStrayLogs(): Promise<number> {
+  removeStrayLogs(): Promise<number> {
+    return this.#serially(() => this.#removeStrayLogs());
+  }
+
+  async #removeStrayLogs(): Promise<number> {
     let removed = 0;
+    // Kept: what the applied image assigns here (and what is open, which is the same once applyImage finished).
     const hosted = new Set([...this.#partitions.values()].map((p) => partitionDirName(p.topic, p.index)));
+    for (const t of this.#image?.topicsById.values() ?? []) {
+      for (const p of t.partitions) if (p.replicas.includes(this.nodeId)) hosted.add(partitionDirName(t.name, p.partitionId));
+    }
     for (const name of await this.fs.readdir(this.dataDir)) {
       if (RESERVED_DIR_PREFIXES.some((prefix) => name.startsWith(prefix)) || hosted.has(name)) continue;
       if (/^.+-\d+(\..*-delete)?$/.test(name)) {

@@ -148,6 +148,9 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     clusterId,
     clientId: `broker-${config.nodeId}`,
     local: controller ? [controller.controller] : [],
+    // One unanswering controller (paused, partitioned) must not eat a whole heartbeat: give up on it in a third of the
+    // session timeout and ask the next voter, so the broker reaches the new active controller before its session ends.
+    attemptTimeoutMs: Math.max(1000, Math.min(10_000, Math.floor(config.int('broker.session.timeout.ms') / 3))),
     logger: logger.child({ component: 'controller-client' }),
   });
 
