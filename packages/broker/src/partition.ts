@@ -105,9 +105,12 @@ export class Partition {
    * Becomes leader of the current leader epoch: the epoch starts at the log end in the epoch cache (so followers'
    * divergence checks see it), then the rules take over with what the log holds and the high watermark known so far.
    */
-  async becomeLeader(brokerEpoch: number, nowMs: number): Promise<void> {
+  async becomeLeader(brokerEpoch: number, nowMs: number, opts: { keepWaiters?: boolean } = {}): Promise<void> {
     const knownHighWatermark = this.highWatermark;
+    // Same leader, new replica set (a reassignment): parked acks=-1 produces stay parked for the new state.
+    const waiters = opts.keepWaiters === true ? this.#acksWaiters.splice(0) : [];
     this.#endRole(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.#acksWaiters.push(...waiters);
     await this.log.assignLeaderEpoch(this.leaderEpoch);
     const log = this.log;
     this.leaderState = new LeaderPartitionState({

@@ -91,6 +91,18 @@ export class ReplicationManager {
       if (this.#closed) return;
       if (p.isLeader) {
         const state = p.leaderState;
+        const replicasChanged = state !== null && (state.replicas.length !== p.replicas.length || state.replicas.some((r) => !p.replicas.includes(r)));
+        if (state !== null && state.leaderEpoch === p.leaderEpoch && replicasChanged) {
+          // A reassignment changed the replica set under the same leader: the rules start over with the new set (the
+          // followers' progress is relearned from their next fetches; the high watermark carries over).
+          try {
+            await p.becomeLeader(brokerEpoch, nowMs, { keepWaiters: true });
+          } catch (err) {
+            this.#logger.error({ topic: p.topic, partition: p.index, err }, 'adopting a new replica set failed');
+            p.endRole();
+          }
+          continue;
+        }
         if (state === null || state.leaderEpoch !== p.leaderEpoch) {
           this.fetchers.remove(p);
           try {
