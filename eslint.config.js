@@ -29,7 +29,7 @@ export default tseslint.config(
   },
   {
     // The codec is pure except for compression codecs (zlib), which are CPU-only.
-    files: ['packages/common/src/**/*.ts', 'packages/protocol/src/**/*.ts', 'packages/raft/src/**/*.ts', 'packages/sim/src/**/*.ts', 'packages/metadata/src/**/*.ts'],
+    files: ['packages/common/src/**/*.ts', 'packages/protocol/src/**/*.ts', 'packages/raft/src/**/*.ts', 'packages/sim/src/**/*.ts', 'packages/metadata/src/**/*.ts', 'packages/replication/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'packages/protocol/src/compression.ts', 'packages/protocol/src/crc32c.ts', 'packages/sim/src/cli.ts', 'packages/sim/src/soak.ts'],
     rules: pureRestrictions,
   },
