@@ -23,7 +23,10 @@ producer = Producer({
     'linger.ms': 5,
     # Failovers take a few seconds; a record may wait through several of them.
     'message.timeout.ms': 120000,
-    'request.timeout.ms': 15000,
+    # Longer than a paused leader stays paused before the test resumes it, so a request to it is answered rather than
+    # timed out (librdkafka bumps the producer epoch after a request timeout; see the test's notes).
+    'request.timeout.ms': int(os.environ.get('TRIB_PRODUCER_REQUEST_TIMEOUT_MS', '30000')),
+    'error_cb': lambda err: print(f'librdkafka error: {err}', file=sys.stderr, flush=True),
     'retry.backoff.ms': 100,
     'topic.metadata.refresh.interval.ms': 1000,
 })

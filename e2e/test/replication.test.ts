@@ -126,7 +126,7 @@ describe('leader failover without loss (3 nodes, RF 3, min.insync.replicas 2, ac
         const target = round % PARTITIONS;
         const before = (await partitions()).find((p) => p.partitionIndex === target)!;
         const victim = nodes[before.leaderId - 1]!;
-        const pause = round % 2 === 1;
+        const pause = process.env.TRIB_REPLICATION_PAUSE_ONLY ? true : round % 2 === 1;
         const t0 = Date.now();
         if (pause) victim.pause();
         else await victim.kill('SIGKILL');
@@ -179,11 +179,19 @@ describe('leader failover without loss (3 nodes, RF 3, min.insync.replicas 2, ac
     }
     const lost = [...acked.keys()].filter((v) => !seen.has(v));
     const duplicated = [...seen.entries()].filter(([, n]) => n > 1).map(([v]) => v);
-    const misplaced = [...acked.entries()].filter(([v, a]) => !byPartition.get(a.p)?.some((r) => r.o === a.o && r.v === v));
+    // librdkafka sometimes reports a record as delivered without its offset (persisted as learned from a later
+    // answer); such acknowledgements count for loss and duplication but have no offset to compare.
+    const misplaced = [...acked.entries()].filter(([v, a]) => typeof a.o === 'number' && a.o >= 0 && !byPartition.get(a.p)?.some((r) => r.o === a.o && r.v === v));
+    const withoutOffset = [...acked.values()].filter((a) => typeof a.o !== 'number' || a.o < 0).length;
     process.stdout.write(
       `replication: ${ROUNDS} rounds, failover p50 ${failovers.sort((a, b) => a - b)[Math.floor(failovers.length / 2)]} ms, max ${failovers.at(-1)} ms; ` +
-        `acknowledged ${acked.size}, failed (not acknowledged) ${failed}, read back ${[...seen.values()].reduce((a, b) => a + b, 0)}, lost ${lost.length}, duplicated ${duplicated.length}, at another offset than acknowledged ${misplaced.length}\n`,
+        `acknowledged ${acked.size}, failed (not acknowledged) ${failed}, read back ${[...seen.values()].reduce((a, b) => a + b, 0)}, lost ${lost.length}, duplicated ${duplicated.length}, at another offset than acknowledged ${misplaced.length} (acknowledged without an offset: ${withoutOffset})\n`,
     );
+    if (duplicated.length > 0 || misplaced.length > 0 || lost.length > 0) {
+      for (const [v, a] of misplaced.slice(0, 10)) process.stdout.write(`misplaced ${v}: acknowledged at ${JSON.stringify(a)}, found at ${JSON.stringify([...byPartition].flatMap(([p, rs]) => rs.filter((r) => r.v === v).map((r) => ({ p, o: r.o }))))}, there: ${JSON.stringify(byPartition.get(a.p)?.find((r) => r.o === a.o))}\n`);
+      for (const v of duplicated) process.stdout.write(`duplicate ${v}: acknowledged at ${JSON.stringify(acked.get(v))}, found at ${JSON.stringify([...byPartition].flatMap(([p, rs]) => rs.filter((r) => r.v === v).map((r) => ({ p, o: r.o }))))}\n`);
+      for (const prod of producers) process.stdout.write(`producer stderr: ${prod.stderr.slice(-3000)}\n`);
+    }
     expect(acked.size).toBeGreaterThan(ROUNDS * 100);
     expect(lost).toEqual([]);
     expect(duplicated).toEqual([]);
