@@ -136,8 +136,25 @@ export class TributaryNode {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return;
     this.child?.kill(signal);
+    this.paused = false;
     await this.exited;
   }
+
+  /** Freezes the process (SIGSTOP) until resume(): a paused node, as a long GC pause or a hung VM would be. */
+  pause(): void {
+    if (!this.running) return;
+    this.child?.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.running) return;
+    this.child?.kill('SIGCONT');
+    this.paused = false;
+  }
+
+  /** Frozen by pause(): it accepts connections (the kernel does) but answers nothing. */
+  paused = false;
 
   /** Graceful stop: SIGTERM, then SIGKILL after a grace period. */
   async stop(graceMs = 10_000): Promise<void> {

@@ -39,6 +39,7 @@ const profile: [number, number, number][] = [
   [ApiKey.IncrementalAlterConfigs, 0, 1],
   [ApiKey.OffsetDelete, 0, 0],
   [ApiKey.DescribeCluster, 0, 1],
+  [ApiKey.DescribeQuorum, 0, 2],
   [ApiKey.ElectLeaders, 0, 2],
   [ApiKey.OffsetForLeaderEpoch, 0, 4],
 ];

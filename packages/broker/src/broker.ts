@@ -5,6 +5,7 @@
  * active controller. The network layer (in @tributary/server) decodes frames and calls `handle`; everything
  * here works on decoded bodies and returns response bodies, so it is testable without sockets.
  */
+import { hostname } from 'node:os';
 import { BufferPool, type Clock, type Logger, type Rng, type Timer } from '@tributary/common';
 import { MetadataFollower, registerAndHeartbeat, type BrokerLifecycle, type ControllerApi, type MetadataUpdate } from '@tributary/controller';
 import { ApiKey, ErrorCode, type RequestHeader } from '@tributary/protocol';
@@ -17,6 +18,7 @@ import { ReplicaManager } from './replica-manager.ts';
 import { handlers, type Handler } from './handlers/index.ts';
 import { GroupCoordinator } from './group/index.ts';
 import { createGroupStore, OFFSETS_TOPIC, type GroupStore } from './group-store.ts';
+import { REPLICATION_LISTENER, ReplicationManager } from './replication/manager.ts';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -41,10 +43,34 @@ export interface BrokerOptions {
   clusterId: string;
   /** Client listeners as clients reach them, registered with the controller. */
   advertised: Listener[];
+  /** The controller quorum's voters, id -> host:port of their controller listener (DescribeQuorum v2). */
+  voters: ReadonlyMap<number, string>;
 }
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
 const FLUSH_CHECK_INTERVAL_MS = 1000;
+/** Bound on waiting for the local metadata to show this broker unfenced before declaring it ready. */
+const READY_WAIT_MS = 10_000;
+/** How long stopping waits for the metadata follower and the heartbeat loop to finish their current call. */
+const STOP_WAIT_MS = 1_000;
+
+/** Waits for `promise` (ignoring its outcome) or `ms`, whichever comes first. */
+function settleWithin(promise: Promise<unknown>, ms: number, timer: Timer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const handle = timer.after(ms, resolve);
+    promise.then(
+      () => {
+        handle.cancel();
+        resolve();
+      },
+      () => {
+        handle.cancel();
+        resolve();
+      },
+    );
+  });
+}
+
 /** How long a stopping broker waits for the controller to move its leaderships away. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -71,8 +97,10 @@ export class Broker {
   /** Resolves once the broker is registered, caught up with the metadata and unfenced for the first time. */
   readonly ready: Promise<void>;
   readonly #advertised: Listener[];
+  readonly #voters: ReadonlyMap<number, string>;
   readonly #groupStore: GroupStore;
   readonly #follower: MetadataFollower;
+  readonly replication: ReplicationManager;
   #lifecycle: BrokerLifecycle | null = null;
   #markReady: () => void = () => {};
   #strayLogsRemoved = false;
@@ -95,6 +123,7 @@ export class Broker {
     this.#groupStore = groupStore;
     this.groups = groupStore.coordinator;
     this.#advertised = opts.advertised;
+    this.#voters = opts.voters;
     this.producerIds = new ProducerIdManager(async () => {
       const epoch = this.#lifecycle?.brokerEpoch ?? -1;
       const r = await this.controller.allocateProducerIds({ brokerId: this.nodeId, brokerEpoch: epoch }, { timeoutMs: 10_000 });
@@ -103,6 +132,21 @@ export class Broker {
     });
     this.ready = new Promise<void>((resolve) => {
       this.#markReady = resolve;
+    });
+    this.replication = new ReplicationManager({
+      broker: this,
+      controller: opts.controller,
+      clusterId: opts.clusterId,
+      brokerEpoch: () => this.#lifecycle?.brokerEpoch ?? -1,
+      clock: opts.clock,
+      timer: opts.timer,
+      rng: opts.rng,
+      logger: opts.logger,
+      replicaLagTimeMaxMs: opts.config.int('replica.lag.time.max.ms'),
+      fetchWaitMaxMs: opts.config.int('replica.fetch.wait.max.ms'),
+      fetchMaxBytes: opts.config.int('replica.fetch.max.bytes'),
+      fetchResponseMaxBytes: opts.config.int('replica.fetch.response.max.bytes'),
+      fetchBackoffMs: opts.config.int('replica.fetch.backoff.ms'),
     });
     this.#follower = new MetadataFollower({
       client: opts.controller,
@@ -120,15 +164,25 @@ export class Broker {
     const replicas = new ReplicaManager({ fs, dataDir: config.dataDir, nodeId: config.nodeId, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
     const groupStore = createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger });
     const broker = new Broker(opts, replicas, groupStore);
+    // The replication endpoint exists before registration, so other brokers find it in the metadata.
+    const replication = replicationAddresses(config);
+    let replicationPort: number;
+    try {
+      replicationPort = await broker.replication.start(replication.listen);
+    } catch (err) {
+      throw new Error(`cannot serve replication on ${replication.listen}: ${(err as Error).message}; set replication.listener to a free host:port`);
+    }
+    const replicationEndpoint = { name: REPLICATION_LISTENER, host: replication.advertisedHost, port: replication.advertisedPort ?? replicationPort };
     broker.#follower.start();
     broker.#lifecycle = registerAndHeartbeat({
       client: opts.controller,
       brokerId: config.nodeId,
       incarnationId: opts.newUuid(),
-      listeners: opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+      listeners: [...opts.advertised.map((l) => ({ name: l.name, host: l.host, port: l.port })), replicationEndpoint],
       rack: config.str('broker.rack'),
       heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
-      metadataOffset: () => broker.#follower.lastAppliedOffset,
+      // What this broker serves, not what the follower fetched: caught up only once the logs follow the metadata.
+      metadataOffset: () => broker.metadata.nextOffset - 1,
       logger: logger.child({ component: 'broker-lifecycle' }),
       onRegistered: (brokerEpoch) => logger.info({ brokerEpoch }, 'registered with the controller quorum'),
       onFenced: () => logger.warn({}, 'fenced by the controller: not leading partitions until unfenced'),
@@ -148,6 +202,15 @@ export class Broker {
   /** This broker's first client listener as clients reach it. */
   get advertisedListener(): Listener {
     return this.#advertised[0]!;
+  }
+
+  /** The controller quorum's voters as DescribeQuorum v2 lists them (their controller listener). */
+  controllerEndpoints(): { nodeId: number; listeners: { name: string; host: string; port: number }[] }[] {
+    const name = this.config.controllerListenerNames[0] ?? 'CONTROLLER';
+    return [...this.#voters].map(([nodeId, address]) => {
+      const colon = address.lastIndexOf(':');
+      return { nodeId, listeners: [{ name, host: address.slice(0, colon), port: Number(address.slice(colon + 1)) }] };
+    });
   }
 
   get lifecycleState(): string {
@@ -184,10 +247,13 @@ export class Broker {
       })
       .then((r) => {
         const t = r.topics[0];
-        if (t && t.errorCode !== ErrorCode.NONE && t.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) this.logger.warn({ errorCode: t.errorCode, message: t.errorMessage }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
+        // Created (or already there): it reaches this broker with the metadata; nothing more to ask.
+        if (t === undefined || t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) return;
+        this.logger.warn({ errorCode: t.errorCode, message: t.errorMessage }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
+        this.#offsetsTopicCreation = null;
       })
-      .catch((err) => this.logger.warn({ err }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`))
-      .finally(() => {
+      .catch((err) => {
+        this.logger.warn({ err }, `creating ${OFFSETS_TOPIC} failed; will retry on the next FindCoordinator`);
         this.#offsetsTopicCreation = null;
       });
   }
@@ -195,6 +261,7 @@ export class Broker {
   async #onMetadata(update: MetadataUpdate): Promise<void> {
     if (this.#closed) return;
     const changes = await this.replicas.applyImage(update.image);
+    await this.replication.applyRoles(changes.changed, changes.removed);
     this.metadata.publish(update.image, update.nextOffset);
     for (const p of changes.stoppedLeading) if (p.topic === OFFSETS_TOPIC) this.#groupStore.unload(p.index);
     for (const p of changes.becameLeader) if (p.topic === OFFSETS_TOPIC) this.#groupStore.load(p);
@@ -216,7 +283,11 @@ export class Broker {
       this.#strayLogsRemoved = true;
       this.replicas.removeStrayLogs().catch((err) => this.logger.error({ err }, 'removing stray partition logs failed'));
     }
-    this.#markReady();
+    // Ready once this broker's own metadata shows the unfencing (and the leaderships it brought): a client arriving
+    // then finds its partitions led.
+    void this.metadata
+      .waitFor((image) => image.broker(this.nodeId)?.fenced === false, READY_WAIT_MS)
+      .then(() => this.#markReady());
   }
 
   /** Handles one decoded request. Never throws for a client's mistake: errors become error codes. */
@@ -262,8 +333,11 @@ export class Broker {
     this.metadata.close();
     this.#groupStore.stop();
     this.groups.close();
-    await this.#follower.stop();
-    await this.#lifecycle?.stop();
+    // Both may be waiting on a controller call (a long poll, a heartbeat); with the quorum gone that call only ends at
+    // its timeout, and stopping must not wait for it: the calls' results are ignored once closed.
+    await settleWithin(this.#follower.stop(), STOP_WAIT_MS, this.timer);
+    await settleWithin(this.#lifecycle?.stop() ?? Promise.resolve(), STOP_WAIT_MS, this.timer);
+    await this.replication.close();
     await this.replicas.close();
   }
 
@@ -304,3 +378,25 @@ export class Broker {
 }
 
 export { ErrorCode };
+
+/** Where replica fetches are served (bind) and how other brokers reach them (registered with the controller). */
+function replicationAddresses(config: BrokerConfig): { listen: string; advertisedHost: string; advertisedPort: number | null } {
+  const split = (key: string, text: string): { host: string; port: number } => {
+    const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
+    if (!m || Number(m[2]) > 65535) throw new Error(`${key}=${text} is not host:port`);
+    return { host: m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!, port: Number(m[2]) };
+  };
+  const configured = config.str('replication.listener');
+  const bindHost = configured !== null ? split('replication.listener', configured).host : (config.clientListeners[0]?.host ?? '');
+  const bindPort = configured !== null ? split('replication.listener', configured).port : 0;
+  const host = bindHost === '' ? '0.0.0.0' : bindHost;
+  const adv = config.str('replication.advertised.listener');
+  if (adv !== null) {
+    const a = split('replication.advertised.listener', adv);
+    return { listen: `${host.includes(':') ? `[${host}]` : host}:${bindPort}`, advertisedHost: a.host, advertisedPort: a.port === 0 ? null : a.port };
+  }
+  // Bound to every interface: the machine's name is what other brokers on the network (a container network too)
+  // resolve; the clients' advertised name may be a host-side alias such as localhost.
+  const advHost = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return { listen: `${host.includes(':') ? `[${host}]` : host}:${bindPort}`, advertisedHost: advHost, advertisedPort: bindPort === 0 ? null : bindPort };
+}

@@ -79,7 +79,9 @@ export class ClusterMetadata {
   endpoint(brokerId: number, listenerName: string): Listener | null {
     const b = this.#image.broker(brokerId);
     if (b === undefined || b.listeners.length === 0) return null;
-    const l = b.listeners.find((x) => x.name === listenerName) ?? b.listeners[0]!;
+    // The replication endpoint is for brokers only; never hand it to a Kafka client.
+    const l = b.listeners.find((x) => x.name === listenerName) ?? b.listeners.find((x) => x.name !== 'REPLICATION');
+    if (l === undefined) return null;
     return { name: l.name, host: l.host, port: l.port };
   }
 

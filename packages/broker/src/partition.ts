@@ -1,9 +1,16 @@
 /**
- * One partition replica hosted by this broker, with its place in the cluster as the committed metadata
- * says (leader, epochs, replicas, ISR). Only the leader serves produce, fetch and list-offsets; until
- * follower fetching lands (the replication issue) a follower holds an empty or stale log and the high
- * watermark is the leader's log end offset.
+ * One partition replica hosted by this broker: its log, its place in the cluster as the committed metadata says
+ * (leader, epochs, replicas, ISR), and its replication role. As leader it holds a LeaderPartitionState (the pure
+ * rules of @tributary/replication: follower progress, high watermark, ISR changes); as follower a
+ * FollowerPartitionState (what to fetch, when to truncate). Only the leader serves clients.
+ *
+ * Durability: unless flush.messages / log.flush.interval.messages is set (Kafka's lazy mode, acknowledged from the
+ * page cache), the high watermark is the minimum *flushed* offset over the ISR, so an acks=-1 produce is answered only
+ * when every ISR member has the records on disk. The leader flushes with group commit: one fsync covers every append
+ * that arrived while the previous one ran.
  */
+import { ErrorCode } from '@tributary/protocol';
+import { FollowerPartitionState, LeaderPartitionState, type Durability, type ReplicaLogView } from '@tributary/replication';
 import type { PartitionLog } from '@tributary/storage';
 import type { ResolvedTopicConfig } from './config/topic-config.ts';
 
@@ -15,11 +22,20 @@ export interface PartitionAssignment {
   readonly isr: readonly number[];
 }
 
+interface AcksWaiter {
+  requiredEndOffset: number;
+  resolve: (errorCode: number) => void;
+}
+
+/** acks=-1 produce requests parked per partition at most; beyond, they fail at once (bounded memory). */
+export const MAX_ACKS_WAITERS = 10_000;
+
 export class Partition {
   readonly topic: string;
   readonly topicId: string;
   readonly index: number;
   readonly log: PartitionLog;
+  readonly key: string;
   readonly #nodeId: number;
   config: ResolvedTopicConfig;
   leaderId = -1;
@@ -27,6 +43,15 @@ export class Partition {
   partitionEpoch = 0;
   replicas: readonly number[] = [];
   isr: readonly number[] = [];
+  leaderState: LeaderPartitionState | null = null;
+  followerState: FollowerPartitionState | null = null;
+  /** Called when the high watermark moves (wakes consumer fetches) or the role ends. */
+  onHighWatermark: () => void = () => {};
+  /** The high watermark while neither leader nor follower (between roles): what the last role knew. */
+  #lastHighWatermark = 0;
+  readonly #acksWaiters: AcksWaiter[] = [];
+  #flushing: Promise<void> | null = null;
+  #flushAgain = false;
 
   constructor(topic: string, topicId: string, index: number, log: PartitionLog, config: ResolvedTopicConfig, nodeId: number) {
     this.topic = topic;
@@ -35,10 +60,20 @@ export class Partition {
     this.log = log;
     this.config = config;
     this.#nodeId = nodeId;
+    this.key = partitionKey(topic, index);
   }
 
   get isLeader(): boolean {
     return this.leaderId === this.#nodeId;
+  }
+
+  /** Serving as leader: the metadata names this broker and the leader state for that epoch is in place. */
+  get isServingLeader(): boolean {
+    return this.isLeader && this.leaderState !== null && this.leaderState.leaderEpoch === this.leaderEpoch;
+  }
+
+  get durability(): Durability {
+    return this.config.flushMessages >= Number.MAX_SAFE_INTEGER ? 'fsync' : 'lazy';
   }
 
   assign(a: PartitionAssignment): void {
@@ -50,7 +85,9 @@ export class Partition {
   }
 
   get highWatermark(): number {
-    return this.log.logEndOffset;
+    if (this.leaderState !== null) return this.leaderState.highWatermark;
+    if (this.followerState !== null) return this.followerState.highWatermark;
+    return Math.min(this.#lastHighWatermark, this.log.logEndOffset);
   }
 
   /** No transactions yet, so nothing is ever open: the last stable offset is the high watermark. */
@@ -61,6 +98,170 @@ export class Partition {
   get logStartOffset(): number {
     return this.log.logStartOffset;
   }
+
+  // ---- roles ----
+
+  /**
+   * Becomes leader of the current leader epoch: the epoch starts at the log end in the epoch cache (so followers'
+   * divergence checks see it), then the rules take over with what the log holds and the high watermark known so far.
+   */
+  async becomeLeader(brokerEpoch: number, nowMs: number): Promise<void> {
+    const knownHighWatermark = this.highWatermark;
+    this.#endRole(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    await this.log.assignLeaderEpoch(this.leaderEpoch);
+    const log = this.log;
+    this.leaderState = new LeaderPartitionState({
+      localReplicaId: this.#nodeId,
+      localBrokerEpoch: brokerEpoch,
+      leaderEpoch: this.leaderEpoch,
+      partitionEpoch: this.partitionEpoch,
+      replicas: this.replicas,
+      isr: this.isr,
+      minInsyncReplicas: this.config.minInsyncReplicas,
+      durability: this.durability,
+      logStartOffset: log.logStartOffset,
+      logEndOffset: log.logEndOffset,
+      // Reported just below, so the rules compute the high watermark from it.
+      flushedOffset: log.logStartOffset,
+      highWatermark: Math.min(knownHighWatermark, log.logEndOffset),
+      endOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch),
+      nowMs,
+    });
+    // Everything recovered at open is on disk; a leader alone in the ISR has its high watermark at once.
+    this.leaderState.onLocalFlush(Math.min(log.flushedOffset, log.logEndOffset));
+    this.onHighWatermark();
+  }
+
+  becomeFollower(brokerEpoch: number): void {
+    const knownHighWatermark = this.highWatermark;
+    this.#endRole(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.followerState = new FollowerPartitionState({
+      localReplicaId: this.#nodeId,
+      localBrokerEpoch: brokerEpoch,
+      leaderId: this.leaderId,
+      leaderEpoch: this.leaderEpoch,
+      log: logView(this.log),
+      highWatermark: knownHighWatermark,
+    });
+  }
+
+  /** No role (leaderless, being deleted, broker stopping): parked produce requests fail with `errorCode`. */
+  endRole(errorCode: number = ErrorCode.NOT_LEADER_OR_FOLLOWER): void {
+    this.#endRole(errorCode);
+  }
+
+  #endRole(errorCode: number): void {
+    this.#lastHighWatermark = this.highWatermark;
+    this.leaderState = null;
+    this.followerState = null;
+    for (const w of this.#acksWaiters.splice(0)) w.resolve(errorCode);
+  }
+
+  // ---- leader: appends, flushes, acks ----
+
+  /** After a leader append: the rules learn the new log end; in fsync mode a group-commit flush follows. */
+  onLeaderAppend(): void {
+    const state = this.leaderState;
+    if (state === null) return;
+    if (state.onLocalAppend(this.log.logEndOffset)) this.#highWatermarkMoved();
+    if (state.durability === 'fsync') this.flushSoon();
+    else if (this.log.flushedOffset > state.flushedOffset) state.onLocalFlush(this.log.flushedOffset);
+  }
+
+  /**
+   * Group commit: one fsync at a time; appends that arrive meanwhile are covered by the next one. The flushed offset
+   * then advances the high watermark (fsync mode) and followers learn it with their next fetch.
+   */
+  flushSoon(): void {
+    if (this.#flushing !== null) {
+      this.#flushAgain = true;
+      return;
+    }
+    this.#flushing = (async () => {
+      // Bounded: each round flushes everything appended before it started; another round runs only if appends came.
+      for (let round = 0; round < 1_000_000; round++) {
+        this.#flushAgain = false;
+        try {
+          await this.log.flush();
+        } catch {
+          // The log records the failure and refuses writes; parked produces fail on their timeout or role change.
+          return;
+        }
+        const state = this.leaderState;
+        if (state !== null) {
+          const flushed = Math.min(this.log.flushedOffset, state.logEndOffset);
+          if (state.onLocalFlush(flushed)) this.#highWatermarkMoved();
+        }
+        if (!this.#flushAgain) return;
+      }
+    })().finally(() => {
+      this.#flushing = null;
+    });
+  }
+
+  /**
+   * Waits until the high watermark covers `requiredEndOffset` (an acks=-1 produce), the ISR falls below
+   * min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND), the role ends (NOT_LEADER_OR_FOLLOWER) or `timeoutMs`
+   * passes (REQUEST_TIMED_OUT). Resolves with the error code (NONE when acknowledged).
+   */
+  waitForAcksAll(requiredEndOffset: number, timeoutMs: number, after: (ms: number, fn: () => void) => { cancel(): void }): Promise<number> {
+    const state = this.leaderState;
+    if (state === null) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const now = state.acksAllStatus(requiredEndOffset);
+    if (now.status === 'done') return Promise.resolve(ErrorCode.NONE);
+    if (now.status === 'failed') return Promise.resolve(now.errorCode);
+    if (this.#acksWaiters.length >= MAX_ACKS_WAITERS) return Promise.resolve(ErrorCode.REQUEST_TIMED_OUT);
+    return new Promise<number>((resolve) => {
+      let handle: { cancel(): void } | null = null;
+      const waiter: AcksWaiter = {
+        requiredEndOffset,
+        resolve: (code) => {
+          handle?.cancel();
+          resolve(code);
+        },
+      };
+      this.#acksWaiters.push(waiter);
+      handle = after(timeoutMs, () => {
+        const i = this.#acksWaiters.indexOf(waiter);
+        if (i >= 0) this.#acksWaiters.splice(i, 1);
+        resolve(ErrorCode.REQUEST_TIMED_OUT);
+      });
+    });
+  }
+
+  /** The high watermark or the ISR changed: answer parked acks=-1 produces and wake consumer fetches. */
+  highWatermarkOrIsrChanged(): void {
+    this.#highWatermarkMoved();
+  }
+
+  #highWatermarkMoved(): void {
+    const state = this.leaderState;
+    if (state !== null && this.#acksWaiters.length > 0) {
+      // Waiters are in append order; the loop is bounded by their count.
+      for (let i = 0; i < this.#acksWaiters.length; ) {
+        const w = this.#acksWaiters[i]!;
+        const s = state.acksAllStatus(w.requiredEndOffset);
+        if (s.status === 'pending') {
+          i++;
+          continue;
+        }
+        this.#acksWaiters.splice(i, 1);
+        w.resolve(s.status === 'done' ? ErrorCode.NONE : s.errorCode);
+      }
+    }
+    this.onHighWatermark();
+  }
+}
+
+/** The rules' read-only view of the local log. */
+export function logView(log: PartitionLog): ReplicaLogView {
+  return {
+    logStartOffset: () => log.logStartOffset,
+    logEndOffset: () => log.logEndOffset,
+    flushedOffset: () => Math.min(log.flushedOffset, log.logEndOffset),
+    latestEpoch: () => log.latestEpoch,
+    endOffsetForEpoch: (epoch) => log.endOffsetForEpoch(epoch),
+  };
 }
 
 export function partitionKey(topic: string, index: number): string {

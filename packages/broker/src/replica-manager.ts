@@ -24,6 +24,10 @@ export interface ImageChanges {
   readonly becameLeader: Partition[];
   /** Partitions this broker led before and no longer leads (moved, deleted, or the topic is gone). */
   readonly stoppedLeading: { topic: string; index: number }[];
+  /** Hosted partitions whose assignment (leader, epochs, replicas, ISR) is new or changed: their roles follow. */
+  readonly changed: Partition[];
+  /** Hosted partitions removed from this broker (their role already ended). */
+  readonly removed: Partition[];
 }
 
 export function logConfigFor(c: ResolvedTopicConfig): LogConfig {
@@ -57,6 +61,7 @@ export class ReplicaManager {
   readonly #logger: Logger;
   readonly #partitions = new Map<string, Partition>();
   readonly #byTopic = new Map<string, Partition[]>();
+  #serial: Promise<unknown> = Promise.resolve();
   /** The image the hosted partitions reflect. */
   #image: MetadataImage | null = null;
 
@@ -78,7 +83,7 @@ export class ReplicaManager {
   /** A partition this broker leads: the only ones it serves produce, fetch and offsets for. */
   leaderPartition(topic: string, index: number): Partition | undefined {
     const p = this.#partitions.get(partitionKey(topic, index));
-    return p !== undefined && p.isLeader ? p : undefined;
+    return p !== undefined && p.isServingLeader ? p : undefined;
   }
 
   partitionsOf(topic: string): Partition[] {
@@ -98,10 +103,27 @@ export class ReplicaManager {
    * image object is unchanged are skipped, so a step costs the number of changed topics plus one pass over
    * the topic map.
    */
-  async applyImage(image: MetadataImage): Promise<ImageChanges> {
+  applyImage(image: MetadataImage): Promise<ImageChanges> {
+    return this.#serially(() => this.#applyImage(image));
+  }
+
+  /** applyImage and removeStrayLogs never overlap: a log being opened must not look stray. */
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  async #applyImage(image: MetadataImage): Promise<ImageChanges> {
     const previous = this.#image;
     const becameLeader: Partition[] = [];
     const stoppedLeading: { topic: string; index: number }[] = [];
+    const changed: Partition[] = [];
+    const removed: Partition[] = [];
+    const remove = async (p: Partition, reason: string): Promise<void> => {
+      removed.push(p);
+      await this.#remove(p, reason);
+    };
     // Removed topics (by id: a re-created name is a different topic).
     if (previous !== null) {
       for (const [topicId, old] of previous.topicsById) {
@@ -109,7 +131,7 @@ export class ReplicaManager {
         for (const p of this.partitionsOf(old.name)) {
           if (p.topicId !== topicId) continue;
           if (p.isLeader) stoppedLeading.push({ topic: p.topic, index: p.index });
-          await this.#remove(p, 'topic deleted');
+          await remove(p, 'topic deleted');
         }
       }
     }
@@ -126,14 +148,14 @@ export class ReplicaManager {
           // The name now belongs to another topic: the old one's removal above already ran, unless the
           // old id never was in an image this broker applied (deleted and re-created while it was away).
           if (hosted.isLeader) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
-          await this.#remove(hosted, 'topic re-created with a new id');
+          await remove(hosted, 'topic re-created with a new id');
           hosted = undefined;
         }
         const assigned = part.replicas.includes(this.nodeId);
         if (!assigned) {
           if (hosted !== undefined) {
             if (hosted.isLeader) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
-            await this.#remove(hosted, 'replica moved to other brokers');
+            await remove(hosted, 'replica moved to other brokers');
           }
           continue;
         }
@@ -144,7 +166,15 @@ export class ReplicaManager {
         }
         const wasLeader = hosted.isLeader && hosted.leaderEpoch === part.leaderEpoch;
         const ledBefore = hosted.isLeader;
+        const same =
+          hosted.leaderId === part.leader &&
+          hosted.leaderEpoch === part.leaderEpoch &&
+          hosted.partitionEpoch === part.partitionEpoch &&
+          hosted.replicas === part.replicas &&
+          hosted.isr === part.isr &&
+          (hosted.leaderState !== null || hosted.followerState !== null || part.leader < 0);
         hosted.assign({ leaderId: part.leader, leaderEpoch: part.leaderEpoch, partitionEpoch: part.partitionEpoch, replicas: part.replicas, isr: part.isr });
+        if (!same || configsChanged) changed.push(hosted);
         if (hosted.isLeader && !wasLeader) becameLeader.push(hosted);
         else if (!hosted.isLeader && ledBefore) stoppedLeading.push({ topic: hosted.topic, index: hosted.index });
         // Parked fetches re-check leadership and epochs.
@@ -152,7 +182,7 @@ export class ReplicaManager {
       }
     }
     this.#image = image;
-    return { becameLeader, stoppedLeading };
+    return { becameLeader, stoppedLeading, changed, removed };
   }
 
   /**
@@ -160,9 +190,17 @@ export class ReplicaManager {
    * broker was down, replicas moved away). Run once the broker has caught up with the metadata, never
    * before: an image that is merely behind would delete live data.
    */
-  async removeStrayLogs(): Promise<number> {
+  removeStrayLogs(): Promise<number> {
+    return this.#serially(() => this.#removeStrayLogs());
+  }
+
+  async #removeStrayLogs(): Promise<number> {
     let removed = 0;
+    // Kept: what the applied image assigns here (and what is open, which is the same once applyImage finished).
     const hosted = new Set([...this.#partitions.values()].map((p) => partitionDirName(p.topic, p.index)));
+    for (const t of this.#image?.topicsById.values() ?? []) {
+      for (const p of t.partitions) if (p.replicas.includes(this.nodeId)) hosted.add(partitionDirName(t.name, p.partitionId));
+    }
     for (const name of await this.fs.readdir(this.dataDir)) {
       if (RESERVED_DIR_PREFIXES.some((prefix) => name.startsWith(prefix)) || hosted.has(name)) continue;
       if (/^.+-\d+(\..*-delete)?$/.test(name)) {
@@ -242,6 +280,7 @@ export class ReplicaManager {
 
   async close(): Promise<void> {
     for (const p of this.#partitions.values()) {
+      p.endRole();
       try {
         await p.log.close();
       } catch (err) {
@@ -272,6 +311,7 @@ export class ReplicaManager {
     });
     await writeFileAtomic(this.fs, metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
     const p = new Partition(topic.name, topic.topicId, index, log, config, this.nodeId);
+    p.onHighWatermark = () => this.waiters.notify(p.key);
     this.#partitions.set(partitionKey(topic.name, index), p);
     const list = this.#byTopic.get(topic.name) ?? [];
     list[index] = p;
@@ -280,6 +320,7 @@ export class ReplicaManager {
   }
 
   async #remove(p: Partition, reason: string): Promise<void> {
+    p.endRole();
     const key = partitionKey(p.topic, p.index);
     this.#partitions.delete(key);
     const list = this.#byTopic.get(p.topic);

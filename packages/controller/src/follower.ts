@@ -199,6 +199,11 @@ export class MetadataFollower {
 
   async #snapshotChunk(chunk: { nextOffset: number; totalBytes: number; position: number; data: Uint8Array }): Promise<void> {
     if (chunk.position === 0) {
+      // Committed metadata only grows: a snapshot below what is applied here would undo applied entries.
+      if (chunk.nextOffset < this.#nextOffset) {
+        this.#pending = null;
+        throw new Error(`refusing a metadata snapshot ending at ${chunk.nextOffset}: this broker has applied up to ${this.#nextOffset}`);
+      }
       if (chunk.totalBytes > this.#maxSnapshotBytes) throw new Error(`snapshot of ${chunk.totalBytes} bytes exceeds ${this.#maxSnapshotBytes}`);
       this.#pending = { nextOffset: chunk.nextOffset, totalBytes: chunk.totalBytes, received: 0, parts: [] };
     }

@@ -728,7 +728,7 @@ export class QuorumController implements StateMachine, ControllerApi {
     }
     this.stats.fetches++;
     const maxBytes = Math.min(request.maxBytes, this.#limits.maxFetchBytes);
-    if (request.snapshot !== null || !this.#tail.covers(request.fromOffset)) return this.#snapshotChunk(request.snapshot, maxBytes);
+    if (request.snapshot !== null || !this.#tail.covers(request.fromOffset)) return this.#snapshotChunk(request.snapshot, request.fromOffset, maxBytes);
     if (request.fromOffset === this.#tail.endOffset && request.maxWaitMs > 0 && this.#parked.size < this.#limits.maxParkedFetches) {
       const waitMs = Math.min(request.maxWaitMs, this.#limits.maxFetchWaitMs, options?.timeoutMs ?? Number.MAX_SAFE_INTEGER);
       await new Promise<void>((resolve) => {
@@ -744,7 +744,7 @@ export class QuorumController implements StateMachine, ControllerApi {
         handle = this.#timer.after(waitMs, parked.wake);
       });
       this.#requireActive();
-      if (!this.#tail.covers(request.fromOffset)) return this.#snapshotChunk(null, maxBytes);
+      if (!this.#tail.covers(request.fromOffset)) return this.#snapshotChunk(null, request.fromOffset, maxBytes);
     }
     const { entries, nextOffset } = this.#tail.read(request.fromOffset, maxBytes);
     // Only applied entries are in the tail, and only committed entries are applied.
@@ -757,12 +757,18 @@ export class QuorumController implements StateMachine, ControllerApi {
     for (const p of [...this.#parked]) p.wake();
   }
 
-  #snapshotChunk(position: SnapshotPosition | null, maxBytes: number): FetchMetadataResponse {
+  #snapshotChunk(position: SnapshotPosition | null, fromOffset: number, maxBytes: number): FetchMetadataResponse {
+    // A follower that already has more than this controller applied (it fetched from a newer active controller; this
+    // one has not noticed it lost leadership) must not be sent back in time: let it find the real leader.
+    if (fromOffset > this.#appliedOffset) {
+      throw new ControllerError('unavailable', `FetchMetadata from ${fromOffset}: this controller has applied only up to ${this.#appliedOffset}`);
+    }
     let snap = this.#snapshotCache;
     let from = 0;
     if (position !== null && snap !== null && snap.nextOffset === position.nextOffset && position.position <= snap.bytes.byteLength) {
       from = position.position;
-    } else if (snap === null || snap.nextOffset < this.#tail.startOffset || snap.nextOffset > this.#appliedOffset) {
+    } else if (snap === null || snap.nextOffset < this.#tail.startOffset || snap.nextOffset > this.#appliedOffset || snap.nextOffset < fromOffset) {
+      // A snapshot older than what the follower has applied would take it back in time (seed 5364 of the cluster sim).
       // A follower continues from the snapshot's end, so the tail must still cover it.
       snap = { nextOffset: this.#appliedOffset, bytes: encodeSnapshot(this.#committed) };
       this.#snapshotCache = snap;

@@ -109,6 +109,9 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
           deleteTopicEnable: config.bool('delete.topic.enable'),
           uncleanLeaderElectionEnable: config.bool('unclean.leader.election.enable'),
           brokerSessionTimeoutMs: config.int('broker.session.timeout.ms'),
+          autoLeaderRebalanceEnable: config.bool('auto.leader.rebalance.enable'),
+          leaderImbalanceCheckIntervalMs: config.int('leader.imbalance.check.interval.seconds') * 1000,
+          leaderImbalancePerBrokerPercentage: config.int('leader.imbalance.per.broker.percentage'),
         },
         logger,
         onFatal: (err) => {
@@ -121,6 +124,8 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     }
   }
   const controllerPort = controller?.port ?? 0;
+  // An ephemeral controller port (zero config, tests) is known only now.
+  if (controller) voters = new Map([...voters].map(([id, address]) => [id, id === config.nodeId && address.endsWith(':0') ? `${address.slice(0, -2)}:${controllerPort}` : address]));
 
   if (!roles.broker) {
     const running = controller!;
@@ -143,6 +148,9 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     clusterId,
     clientId: `broker-${config.nodeId}`,
     local: controller ? [controller.controller] : [],
+    // One unanswering controller (paused, partitioned) must not eat a whole heartbeat: give up on it in a third of the
+    // session timeout and ask the next voter, so the broker reaches the new active controller before its session ends.
+    attemptTimeoutMs: Math.max(1000, Math.min(10_000, Math.floor(config.int('broker.session.timeout.ms') / 3))),
     logger: logger.child({ component: 'controller-client' }),
   });
 
@@ -223,6 +231,7 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
       controller: controllerClient,
       clusterId,
       advertised,
+      voters,
     });
     logger.info({ voters: [...voters].map(([id, a]) => `${id}@${a}`).join(',') }, 'broker waiting to be registered, caught up and unfenced by the controller quorum');
     await broker.ready;

@@ -50,6 +50,7 @@ describe('every advertised version', () => {
       ApiKey.CreatePartitions, ApiKey.DescribeConfigs, ApiKey.AlterConfigs, ApiKey.IncrementalAlterConfigs, ApiKey.DescribeCluster,
       ApiKey.InitProducerId, ApiKey.DeleteRecords, ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat,
       ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.DeleteGroups, ApiKey.OffsetDelete,
+      ApiKey.DescribeQuorum,
       ApiKey.ElectLeaders, ApiKey.OffsetForLeaderEpoch,
     ] as number[]);
     expect(advertisedApis.map((a) => a.apiKey).filter((k) => !tested.has(k))).toEqual([]);
@@ -133,6 +134,21 @@ describe('every advertised version', () => {
     for (const v of range(ApiKey.DeleteTopics)) {
       const res = await call(ApiKey.DeleteTopics, v, v >= 6 ? { topics: [{ name: `ct-${v + 1}`, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], timeoutMs: 1000 } : { topicNames: [`ct-${v + 1}`], timeoutMs: 1000 });
       expect(res.responses[0], `v${v}`).toMatchObject({ errorCode: 0 });
+    }
+  });
+
+  it('DescribeQuorum (forwarded to the controller quorum: this node is its one voter and leader)', async () => {
+    for (const v of range(ApiKey.DescribeQuorum)) {
+      const res = await call(ApiKey.DescribeQuorum, v, { topics: [{ topicName: '__cluster_metadata', partitions: [{ partitionIndex: 0 }] }] });
+      expect(res.errorCode, `v${v}`).toBe(0);
+      const p = res.topics[0].partitions[0];
+      expect(p, `v${v}`).toMatchObject({ errorCode: 0, leaderId: node.nodeId });
+      expect(p.leaderEpoch, `v${v}`).toBeGreaterThan(0);
+      expect(p.highWatermark, `v${v}`).toBeGreaterThan(0);
+      expect(p.currentVoters.map((r: any) => r.replicaId), `v${v}`).toEqual([node.nodeId]);
+      if (v >= 2) expect(res.nodes.map((n: any) => n.nodeId), `v${v}`).toEqual([node.nodeId]);
+      const bad = await call(ApiKey.DescribeQuorum, v, { topics: [{ topicName: 'other', partitions: [{ partitionIndex: 0 }] }] });
+      expect(bad.errorCode, `v${v}`).toBe(42);
     }
   });
 

@@ -112,7 +112,8 @@ describe('a single node', () => {
 
   it('applies topic configs on produce: compression.type, LogAppendTime, keys on compacted topics', async () => {
     await client.createTopics([{ name: 'zstd-stored', numPartitions: 1, replicationFactor: 1, configs: { 'compression.type': 'zstd' } }]);
-    await client.produce('zstd-stored', 0, [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }], { acks: 1, compression: 'gzip' });
+    // acks=-1: answered once the records are below the high watermark (on disk), so a fetch sees them at once.
+    await client.produce('zstd-stored', 0, [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }], { acks: -1, compression: 'gzip' });
     const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
     try {
       const res: any = await conn.request(ApiKey.Fetch, 11, {
@@ -128,7 +129,7 @@ describe('a single node', () => {
     }
     await client.createTopics([{ name: 'appended', numPartitions: 1, replicationFactor: 1, configs: { 'message.timestamp.type': 'LogAppendTime' } }]);
     const before = Date.now();
-    await client.produce('appended', 0, [{ value: 'x', timestamp: 1000 }], { acks: 1 });
+    await client.produce('appended', 0, [{ value: 'x', timestamp: 1000 }], { acks: -1 });
     const [rec] = (await client.fetch('appended', 0, 0, { maxWaitMs: 0 })).records;
     expect(rec!.timestamp).toBeGreaterThanOrEqual(before);
     await client.createTopics([{ name: 'compacted', numPartitions: 1, replicationFactor: 1, configs: { 'cleanup.policy': 'compact' } }]);

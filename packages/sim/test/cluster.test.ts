@@ -98,8 +98,11 @@ describe('cluster simulation: regression seeds', () => {
   // the broker's metadata went back from 50 to 38. Fix (controller package): build a fresh snapshot when the cached
   // one ends below the follower's fromOffset, and have the follower refuse a snapshot below its next offset. Once
   // fixed, this seed must pass: replace the expectation with expectOk(result).
-  it('seed 5364: a broker mid-snapshot moved to a new controller is sent an older cached snapshot and goes back', async () => {
+  // Fixed in QuorumController#snapshotChunk (a fresh snapshot when the cached one ends below the follower's
+  // fromOffset; a controller behind the follower answers unavailable). The sim broker deliberately lacks the
+  // follower-side refusal MetadataFollower now has, so this seed checks the controller alone.
+  it('seed 5364: a broker mid-snapshot moved to a new controller is never sent an older snapshot', async () => {
     const result = await run({ seed: 5364, steps: 4000 });
-    expect(result.failure).toBe('InvariantViolation: b2: applied metadata offset went back 50 -> 38');
+    expectOk(result);
   }, BATCH_TIMEOUT_MS);
 });

@@ -195,7 +195,8 @@ export class LogSegment {
     while (pos < batches.length) {
       const size = batchSizeAt(batches, pos);
       const baseOffset = readInt64(batches, pos);
-      assert(size > 0 && baseOffset === lastOffset + 1, 'append: batches must be dense and offset-assigned');
+      // Gaps are legal (a follower copying a compacted leader log); overlaps never are.
+      assert(size > 0 && baseOffset > lastOffset, 'append: batches must be offset-assigned and increasing');
       lastOffset = baseOffset + batches.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
       this.#indexBatch(baseOffset, lastOffset, readInt64(batches, pos + OFF_MAX_TIMESTAMP), position + pos, size);
       pos += size;

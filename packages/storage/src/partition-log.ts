@@ -312,6 +312,39 @@ export class PartitionLog {
     return this.#enqueue(() => this.#append(batches, opts.leaderEpoch, opts.nowMs));
   }
 
+  /**
+   * Leader path for an idempotent producer's batch: the producer-state check and the append run as one step of the
+   * writer queue, so a retried batch racing its own first attempt (pipelined requests) is seen as the duplicate it
+   * is. `producer` names the request's producer batch (the broker accepts one per request, as Kafka does).
+   * Answers the append, or the duplicate's original offsets (nothing appended), or the check's error.
+   */
+  appendIdempotent(
+    batches: Buffer,
+    producer: { producerId: number; producerEpoch: number; firstSeq: number; lastSeq: number },
+    opts: { leaderEpoch: number; nowMs: number },
+  ): Promise<{ kind: 'appended'; result: AppendResult } | Exclude<ProducerCheck, { kind: 'ok' }>> {
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      const check = this.#producers.check(producer.producerId, producer.producerEpoch, producer.firstSeq, producer.lastSeq);
+      if (check.kind !== 'ok') return check;
+      return { kind: 'appended' as const, result: await this.#append(batches, opts.leaderEpoch, opts.nowMs) };
+    });
+  }
+
+  /**
+   * A new leader starts its epoch at the log end (Kafka's `assign(epoch, logEndOffset)` on becoming leader), before
+   * any append, so followers' OffsetForLeaderEpoch / divergence checks see the epoch at once. Persisted.
+   */
+  assignLeaderEpoch(epoch: number): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#checkWritable();
+      if (this.#epochCache.assign(epoch, this.logEndOffset)) {
+        this.#epochDirty = true;
+        await this.#writeEpochCheckpoint();
+      }
+    });
+  }
+
   async #append(batches: Buffer, leaderEpoch: number, nowMs: number): Promise<AppendResult> {
     this.#checkWritable();
     assert(batches.length >= BATCH_HEADER_BYTES, 'append: no batch');
@@ -381,16 +414,17 @@ export class PartitionLog {
         throw new CorruptRecordError(`follower append to ${this.dir}: the batch at byte ${pos} of the fetched data (expected offset ${expected}) is invalid (${check.reason}); nothing was appended, refetch from ${firstOffset}`);
       }
       const header = check.header;
-      if (header.baseOffset !== expected) {
+      // A gap is legal: the leader's log may be compacted (whole batches cleaned away), and its batches keep their
+      // offsets. An overlap never is: it would rewrite offsets this log already has.
+      if (header.baseOffset < expected) {
         if (pos === 0) {
-          const what = header.baseOffset > expected ? 'a gap' : 'an overlap';
           throw new UnexpectedAppendOffsetError(
-            `follower append to ${this.dir}: the first batch starts at offset ${header.baseOffset} but the log ends at ${firstOffset} (${what}); nothing was appended: truncate to the diverging offset or fetch from ${firstOffset}`,
+            `follower append to ${this.dir}: the first batch starts at offset ${header.baseOffset} but the log ends at ${firstOffset} (an overlap); nothing was appended: truncate to the diverging offset or fetch from ${firstOffset}`,
             header.baseOffset,
             firstOffset,
           );
         }
-        throw new CorruptRecordError(`follower append to ${this.dir}: the batch at byte ${pos} starts at offset ${header.baseOffset}, expected ${expected} (offsets must be contiguous); nothing was appended`);
+        throw new CorruptRecordError(`follower append to ${this.dir}: the batch at byte ${pos} starts at offset ${header.baseOffset}, below ${expected} (batches must not overlap); nothing was appended`);
       }
       if (header.partitionLeaderEpoch < -1 || !Number.isSafeInteger(header.producerId) || header.producerId < -1) {
         throw new CorruptRecordError(`follower append to ${this.dir}: the batch at offset ${header.baseOffset} has a bad leader epoch or producer id; nothing was appended`);

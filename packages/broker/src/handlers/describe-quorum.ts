@@ -89,3 +89,18 @@ export function asksForMetadataPartition(body: { topics?: readonly { topicName: 
   const [topic] = topics;
   return topic !== undefined && topic.topicName === METADATA_TOPIC_NAME && topic.partitions.length === 1 && topic.partitions[0]?.partitionIndex === METADATA_PARTITION_INDEX;
 }
+
+/** The handler: forwards to the active controller (DescribeQuorum is Kafka's way to read the metadata quorum through a broker). */
+export async function handleDescribeQuorum(broker: import('../broker.ts').Broker, ctx: import('../broker.ts').RequestContext, body: any): Promise<object> {
+  const version = ctx.header.apiVersion;
+  if (!asksForMetadataPartition(body)) {
+    return describeQuorumError(version, ErrorCode.INVALID_REQUEST, `only ${METADATA_TOPIC_NAME}-${METADATA_PARTITION_INDEX} has a quorum`);
+  }
+  try {
+    const quorum = await broker.controller.describeQuorum({ timeoutMs: 10_000 });
+    return describeQuorumResponse(version, quorum, { topicName: METADATA_TOPIC_NAME, partitionIndex: METADATA_PARTITION_INDEX, nowMs: broker.clock.nowMs(), nodes: broker.controllerEndpoints() });
+  } catch (err) {
+    const code = (err as { errorCode?: unknown }).errorCode;
+    return describeQuorumError(version, typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR, `the controller quorum did not answer: ${(err as Error).message}`);
+  }
+}

@@ -5,6 +5,7 @@ import { listenerOf } from './common.ts';
 import { OFFSETS_TOPIC } from '../group-store.ts';
 
 const GROUP_KEY = 0;
+const OFFSETS_TOPIC_WAIT_MS = 10_000;
 
 /**
  * FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition. The topic is
@@ -13,6 +14,15 @@ const GROUP_KEY = 0;
  */
 async function handleFindCoordinator(broker: Broker, ctx: RequestContext, body: any): Promise<object> {
   const listenerName = listenerOf(broker, ctx);
+  if (body.keyType === GROUP_KEY && broker.metadata.image.topic(OFFSETS_TOPIC) === undefined) {
+    // The first group request of a cluster creates the offsets topic. Some clients (kafkajs) give up after a few
+    // quick retries, so answer once it has leaders rather than at once with COORDINATOR_NOT_AVAILABLE (bounded).
+    broker.ensureOffsetsTopic();
+    await broker.metadata.waitFor((image) => {
+      const t = image.topic(OFFSETS_TOPIC);
+      return t !== undefined && t.partitions.every((p) => p.leader >= 0);
+    }, OFFSETS_TOPIC_WAIT_MS);
+  }
   const answer = (key: string): { key: string; nodeId: number; host: string; port: number; errorCode: number; errorMessage: string | null } => {
     const unavailable = (message: string) => ({ key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: message });
     if (body.keyType !== GROUP_KEY) return unavailable('transactions are not supported yet');

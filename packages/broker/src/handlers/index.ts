@@ -14,6 +14,7 @@ import { handleDescribeCluster } from './describe-cluster.ts';
 import { handleInitProducerId } from './init-producer-id.ts';
 import { handleDeleteRecords } from './delete-records.ts';
 import { groupHandlers } from './groups.ts';
+import { handleDescribeQuorum } from './describe-quorum.ts';
 import { handleElectLeaders } from './elect-leaders.ts';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 
@@ -34,6 +35,7 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.DescribeCluster, handleDescribeCluster],
   [ApiKey.InitProducerId, handleInitProducerId],
   [ApiKey.DeleteRecords, handleDeleteRecords],
+  [ApiKey.DescribeQuorum, handleDescribeQuorum],
   ...groupHandlers,
   [ApiKey.ElectLeaders, handleElectLeaders],
   [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch],

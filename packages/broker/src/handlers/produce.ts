@@ -1,7 +1,6 @@
 import { ErrorCode, decodeRecords, encodeRecordBatch, iterateBatches, verifyBatchCrc, setLogAppendTime, validateBatchRecords, ProtocolError } from '@tributary/protocol';
 import { NO_RESPONSE, type Broker, type HandlerResult, type RequestContext } from '../broker.ts';
 import type { Partition } from '../partition.ts';
-import { partitionKey } from '../partition.ts';
 import { autoCreateTopic, isInternal, messageOf, servingPartition } from './common.ts';
 
 /** Compression codec ids in the batch attributes (low 3 bits). */
@@ -9,6 +8,8 @@ const ZSTD = 4;
 const MAX_CODEC = 4;
 const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
+/** Longest acks=-1 wait, whatever the request's timeout says. */
+const MAX_ACKS_WAIT_MS = 120_000;
 
 interface PartitionResult {
   index: number;
@@ -31,10 +32,12 @@ class RejectedBatch extends Error {
 export async function handleProduce(broker: Broker, ctx: RequestContext, body: any): Promise<HandlerResult> {
   const version = ctx.header.apiVersion;
   const acks: number = body.acks;
+  // Kafka's request timeout bounds how long acks=-1 waits for the ISR.
+  const timeoutMs = Math.max(1, Math.min(typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? body.timeoutMs : 30_000, MAX_ACKS_WAIT_MS));
   const topicResults = await Promise.all(
     (body.topicData as any[]).map(async (topic) => {
       const partitions = await Promise.all(
-        (topic.partitionData as any[]).map((pd) => produceToPartition(broker, version, acks, topic.name as string, pd.index as number, pd.records as Buffer | null)),
+        (topic.partitionData as any[]).map((pd) => produceToPartition(broker, version, acks, timeoutMs, topic.name as string, pd.index as number, pd.records as Buffer | null)),
       );
       return { name: topic.name, partitionResponses: partitions };
     }),
@@ -43,7 +46,7 @@ export async function handleProduce(broker: Broker, ctx: RequestContext, body: a
   return { responses: topicResults, throttleTimeMs: 0 };
 }
 
-async function produceToPartition(broker: Broker, version: number, acks: number, topic: string, index: number, records: Buffer | null): Promise<PartitionResult> {
+async function produceToPartition(broker: Broker, version: number, acks: number, timeoutMs: number, topic: string, index: number, records: Buffer | null): Promise<PartitionResult> {
   const result: PartitionResult = { index, errorCode: ErrorCode.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage: null };
   const fail = (errorCode: number, message: string | null): PartitionResult => {
     result.errorCode = errorCode;
@@ -63,31 +66,85 @@ async function produceToPartition(broker: Broker, version: number, acks: number,
   if (isInternal(topic)) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `${topic} is an internal topic; clients cannot produce to it`);
   result.logStartOffset = partition.logStartOffset;
   if (records === null || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'the partition data holds no record batch');
-  if (acks === -1 && partition.isr.length < partition.config.minInsyncReplicas) {
-    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replica set of ${topic}-${index} has ${partition.isr.length} member(s) but min.insync.replicas is ${partition.config.minInsyncReplicas}`);
+  const leader = partition.leaderState!;
+  if (leader.checkProduce(acks) !== ErrorCode.NONE) {
+    return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `the in-sync replica set of ${topic}-${index} has ${leader.isr.length} member(s) but min.insync.replicas is ${leader.minInsyncReplicas}`);
   }
   const nowMs = broker.clock.nowMs();
   let logAppendTime = false;
+  let producer: ReturnType<typeof idempotentProducer> = null;
   try {
     logAppendTime = validateBatches(partition, version, records, nowMs);
     records = recompressIfConfigured(partition, records);
+    producer = idempotentProducer(records);
   } catch (err) {
     if (err instanceof RejectedBatch) return fail(err.errorCode, err.message);
     if (err instanceof ProtocolError) return fail(ErrorCode.CORRUPT_MESSAGE, err.message);
     throw err;
   }
+  let endOffset: number;
   try {
-    const appended = await partition.log.append(records, { leaderEpoch: partition.leaderEpoch, nowMs });
-    result.baseOffset = appended.firstOffset;
-    result.logAppendTimeMs = logAppendTime ? nowMs : -1;
+    if (producer !== null) {
+      const outcome = await partition.log.appendIdempotent(records, producer, { leaderEpoch: partition.leaderEpoch, nowMs });
+      if (outcome.kind === 'error') {
+        const code = outcome.error === 'INVALID_PRODUCER_EPOCH' ? ErrorCode.INVALID_PRODUCER_EPOCH : outcome.error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' ? ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER : ErrorCode.POLICY_VIOLATION;
+        return fail(code, `${topic}-${index}: ${outcome.message}`);
+      }
+      if (outcome.kind === 'duplicate') {
+        // Already in the log (a retry): acknowledge with the original offsets, append nothing (Kafka does the same).
+        result.baseOffset = outcome.firstOffset;
+        result.logAppendTimeMs = logAppendTime ? outcome.timestamp : -1;
+        endOffset = outcome.lastOffset + 1;
+      } else {
+        result.baseOffset = outcome.result.firstOffset;
+        result.logAppendTimeMs = logAppendTime ? nowMs : -1;
+        endOffset = outcome.result.lastOffset + 1;
+      }
+    } else {
+      const appended = await partition.log.append(records, { leaderEpoch: partition.leaderEpoch, nowMs });
+      result.baseOffset = appended.firstOffset;
+      result.logAppendTimeMs = logAppendTime ? nowMs : -1;
+      endOffset = appended.lastOffset + 1;
+    }
     result.logStartOffset = partition.logStartOffset;
   } catch (err) {
     broker.logger.error({ topic, partition: index, err }, 'append failed');
     return fail(ErrorCode.KAFKA_STORAGE_ERROR, `append to ${topic}-${index} failed: ${messageOf(err)}`);
   }
-  broker.replicas.waiters.notify(partitionKey(topic, index));
+  partition.onLeaderAppend();
+  // Followers long-polling this partition fetch the new records now.
+  broker.replicas.waiters.notify(partition.key);
+  if (acks === -1) {
+    const code = await partition.waitForAcksAll(endOffset, timeoutMs, (ms, fn) => broker.timer.after(ms, fn));
+    if (code !== ErrorCode.NONE) {
+      const why = code === ErrorCode.REQUEST_TIMED_OUT ? `the in-sync replicas did not all persist it within ${timeoutMs} ms` : code === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND ? 'the in-sync replica set shrank below min.insync.replicas before it was replicated' : 'leadership moved before it was replicated';
+      return { ...fail(code, `${topic}-${index}: appended at offset ${result.baseOffset} but not acknowledged: ${why}; retry (an idempotent producer's retry is not duplicated)`), baseOffset: -1 };
+    }
+  }
   return result;
 }
+
+/**
+ * The producer of an idempotent request (a single batch with a producer id), or null. Kafka accepts one batch per
+ * partition from an idempotent producer, so its sequence check covers the whole request.
+ */
+function idempotentProducer(records: Buffer): { producerId: number; producerEpoch: number; firstSeq: number; lastSeq: number } | null {
+  let producer: { producerId: number; producerEpoch: number; firstSeq: number; lastSeq: number } | null = null;
+  let batches = 0;
+  for (const b of iterateBatches(records)) {
+    batches++;
+    const h = b.header;
+    if (h.producerId < 0) continue;
+    if (batches > 1 || producer !== null) throw new RejectedBatch(ErrorCode.INVALID_RECORD, 'an idempotent producer sends one record batch per partition per request');
+    if (h.baseSequence < 0) throw new RejectedBatch(ErrorCode.INVALID_RECORD, `a batch with producer id ${h.producerId} has no base sequence`);
+    // Sequences wrap at 2^31 - 1 (Kafka's DefaultRecordBatch.incrementSequence).
+    const lastSeq = h.baseSequence > 0x7fffffff - h.lastOffsetDelta ? h.lastOffsetDelta - (0x7fffffff - h.baseSequence) - 1 : h.baseSequence + h.lastOffsetDelta;
+    producer = { producerId: h.producerId, producerEpoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq };
+  }
+  if (producer !== null && batches > 1) throw new RejectedBatch(ErrorCode.INVALID_RECORD, 'an idempotent producer sends one record batch per partition per request');
+  return producer;
+}
+
 
 /**
  * Checks every batch before anything is written, so a request is appended whole or not at all.
