@@ -2,10 +2,10 @@
 // Real clients (kcat, trib) see three brokers; a topic with 6 partitions and replication factor 3 has every
 // replica assigned and its leaders spread; admin requests sent to any broker reach the active controller;
 // kill -9 of the active controller, then of a broker (fenced after the session timeout, leaderships move,
-// it rejoins unfenced after a restart). Data replication between brokers is the next issue's: here the
-// leader alone holds a partition's records, so the checks are about metadata and leadership.
+// it rejoins unfenced after a restart); then replication: a paused follower leaves the ISR and rejoins it, and with
+// two of three replicas down acks=all is refused with NOT_ENOUGH_REPLICAS while nothing acknowledged is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaClient, KafkaConnection } from '@tributary/client';
+import { KafkaClient, KafkaConnection, OffsetSpec } from '@tributary/client';
 import { ApiKey } from '@tributary/protocol';
 import { runOk, run } from '../support/kcat.ts';
 import { freePort, TributaryNode, tribBin } from '../support/node.ts';
@@ -60,6 +60,7 @@ beforeAll(async () => {
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
     'broker.heartbeat.interval.ms': '500',
+    'replica.lag.time.max.ms': '1500',
     'offsets.topic.replication.factor': '3',
     'offsets.topic.num.partitions': '6',
   };
@@ -212,5 +213,59 @@ describe('3 controllers + 3 brokers as processes', () => {
     // Clients reach it again: kcat sees three brokers.
     const out = (await run('kcat', ['-L', '-b', bootstrap, '-m', '15'])).stdout.toString('utf8');
     expect(out).toMatch(/ 3 brokers:/);
+  });
+  it('shrinks the ISR of a paused follower (acks=all waits for it) and expands it when the follower resumes', async () => {
+    await trib(['topic', 'create', 'isr', '--partitions', '1', '--replication-factor', '3', '--config', 'min.insync.replicas=2']);
+    const p0 = await waitFor('isr-0 fully in sync', async () => {
+      const p = (await metadataFrom(brokers[0]!, ['isr'])).topics[0]?.partitions[0];
+      return p && p.leaderId > 0 && p.isrNodes.length === 3 ? p : null;
+    });
+    const follower = (p0.replicaNodes as number[]).find((id) => id !== p0.leaderId)!;
+    const values = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }));
+    await client.produce('isr', 0, values.slice(0, 25), { acks: -1 });
+    nodeById(follower).pause();
+    try {
+      // Answered once the leader dropped the silent follower from the ISR (replica.lag.time.max.ms 1.5 s): the rest of
+      // the ISR (2 = min.insync.replicas) has the records.
+      const t0 = Date.now();
+      await client.produce('isr', 0, values.slice(25), { acks: -1, timeoutMs: 20_000 });
+      console.log(`acks=all with a paused follower answered after ${Date.now() - t0} ms (ISR shrink)`);
+      const shrunk = (await metadataFrom(brokers.find((b) => b !== nodeById(follower))!, ['isr'])).topics[0].partitions[0];
+      expect(shrunk.isrNodes).not.toContain(follower);
+      expect(shrunk.isrNodes).toHaveLength(2);
+      const described = await trib(['topic', 'describe', 'isr', '--under-replicated']);
+      expect(described).toMatch(/isr/);
+    } finally {
+      nodeById(follower).resume();
+    }
+    await waitFor('the follower back in the ISR', async () => (await metadataFrom(brokers[0]!, ['isr'])).topics[0]?.partitions[0]?.isrNodes.length === 3);
+    expect(await trib(['topic', 'describe', '--under-replicated'])).not.toMatch(/^\s*isr\b/m);
+    const fetched = await client.fetch('isr', 0, 0, { maxWaitMs: 1000 });
+    expect(fetched.records.map((r) => r.value?.toString())).toEqual(values.map((v) => v.value));
+  });
+
+  it('refuses acks=all with NOT_ENOUGH_REPLICAS when two of three replicas are down; nothing acknowledged is lost', async () => {
+    await trib(['topic', 'create', 'quorum', '--partitions', '1', '--replication-factor', '3', '--config', 'min.insync.replicas=2']);
+    const p0 = await waitFor('quorum-0 fully in sync', async () => {
+      const p = (await metadataFrom(brokers[0]!, ['quorum'])).topics[0]?.partitions[0];
+      return p && p.leaderId > 0 && p.isrNodes.length === 3 ? p : null;
+    });
+    const acked: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await client.produce('quorum', 0, [{ value: `before-${i}` }], { acks: -1 });
+      acked.push(`before-${i}`);
+    }
+    const followers = (p0.replicaNodes as number[]).filter((id) => id !== p0.leaderId);
+    for (const id of followers) await nodeById(id).kill('SIGKILL');
+    const leader = nodeById(p0.leaderId);
+    await waitFor('the ISR down to the leader', async () => (await metadataFrom(leader, ['quorum'])).topics[0]?.partitions[0]?.isrNodes.length === 1);
+    const err = await client.produce('quorum', 0, [{ value: 'refused' }], { acks: -1, timeoutMs: 5000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'NOT_ENOUGH_REPLICAS' });
+    for (const id of followers) await nodeById(id).restart();
+    await waitFor('three in-sync replicas again', async () => (await metadataFrom(leader, ['quorum'])).topics[0]?.partitions[0]?.isrNodes.length === 3, 60_000);
+    const end = (await client.listOffsets('quorum', 0, OffsetSpec.Latest)).offset;
+    expect(end).toBe(acked.length);
+    const fetched = await client.fetch('quorum', 0, 0, { maxWaitMs: 1000 });
+    expect(fetched.records.map((r) => r.value?.toString())).toEqual(acked);
   });
 });

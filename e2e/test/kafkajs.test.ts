@@ -48,6 +48,33 @@ describe('kafkajs 2.2.4', () => {
     expect(meta.topics[0]!.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
   });
 
+  test('an idempotent producer (idempotent: true, 5 requests in flight): every record once and in order', async () => {
+    const topic = uniqueTopic('kafkajs-idempotent');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 5 });
+    await producer.connect();
+    try {
+      // Concurrent sends: several requests in flight with consecutive sequence numbers.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send({ topic, acks: -1, messages: Array.from({ length: 50 }, (_, j) => ({ partition: 0, key: `k${i}`, value: `v${i}-${j}` })) })));
+    } finally {
+      await producer.disconnect();
+    }
+    const conn = await WireConnection.openTo(node().bootstrap);
+    try {
+      const { records } = await fetchAll(conn, topic, 0);
+      expect(records).toHaveLength(1000);
+      expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+      expect(new Set(records.map((r) => r.value!.toString())).size).toBe(1000);
+      // Each send's records stay together and in order.
+      for (let i = 0; i < 20; i++) {
+        const mine = records.filter((r) => r.key!.toString() === `k${i}`).map((r) => r.value!.toString());
+        expect(mine).toEqual(Array.from({ length: 50 }, (_, j) => `v${i}-${j}`));
+      }
+    } finally {
+      conn.close();
+    }
+  });
+
   for (const codec of codecs) {
     test(`codec ${codec}: produces ${recordCount} records with keys and headers (checked with a raw fetch)`, async () => {
       const topic = uniqueTopic(`kafkajs-${codec}`);

@@ -23,6 +23,10 @@ export interface StartNodeOptions {
   /** Environment to read KAFKA_* variables from (default: none for in-process use, process.env for the daemon). */
   env?: Record<string, string | undefined>;
   logger?: Logger;
+  /** Storage for every log of the node (tests: a MemoryFileSystem whose crash() is a power loss). Default: the disk. */
+  fs?: FileSystem;
+  /** A controller failure the process cannot continue from; default: log and exit 70 (a restart recovers). */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface RunningNode {
@@ -80,7 +84,7 @@ export { parseOverride };
 export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNode> {
   const config = loadConfig(opts);
   const logger = opts.logger ?? createLogger({ node: config.nodeId });
-  const fs = new NodeFileSystem();
+  const fs = opts.fs ?? new NodeFileSystem();
   const roles = config.roles;
   await fs.mkdir(config.dataDir);
   const clusterId = await resolveClusterId(fs, config);
@@ -114,10 +118,11 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
           leaderImbalancePerBrokerPercentage: config.int('leader.imbalance.per.broker.percentage'),
         },
         logger,
-        onFatal: (err) => {
+        quorum: opts.fs ? { fs: opts.fs } : undefined,
+        onFatal: opts.onFatal ?? ((err) => {
           logger.error({ err }, 'controller failed; stopping the process so a restart recovers from the log');
           process.exit(70);
-        },
+        }),
       });
     } catch (err) {
       throw new Error(`cannot start the controller on ${listen}: ${(err as Error).message}; check controller.listener.names, listeners and metadata.log.dir`);

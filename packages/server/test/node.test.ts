@@ -163,6 +163,33 @@ describe('a single node', () => {
     }
   });
 
+  it('idempotent producer: a retried batch is acknowledged with its first offset and not appended again; gaps and old epochs are refused', async () => {
+    await client.createTopics([{ name: 'idem', numPartitions: 1, replicationFactor: 1 }]);
+    const conn = await KafkaConnection.connect({ host: '127.0.0.1', port: node.port });
+    try {
+      const init: any = await conn.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+      expect(init.errorCode).toBe(0);
+      const produce = async (baseSequence: number, epoch: number, values: string[]): Promise<any> => {
+        const records = encodeRecordBatch({ records: values.map((v) => ({ value: v, timestamp: Date.now() })), compression: 'none', producerId: init.producerId, producerEpoch: epoch, baseSequence });
+        const res: any = await conn.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'idem', partitionData: [{ index: 0, records }] }] });
+        return res.responses[0].partitionResponses[0];
+      };
+      expect(await produce(0, init.producerEpoch, ['a', 'b'])).toMatchObject({ errorCode: 0, baseOffset: 0 });
+      expect(await produce(2, init.producerEpoch, ['c'])).toMatchObject({ errorCode: 0, baseOffset: 2 });
+      // The retry of the first batch: same offsets back, nothing appended.
+      expect(await produce(0, init.producerEpoch, ['a', 'b'])).toMatchObject({ errorCode: 0, baseOffset: 0 });
+      expect((await client.listOffsets('idem', 0, OffsetSpec.Latest)).offset).toBe(3);
+      expect(await produce(5, init.producerEpoch, ['gap'])).toMatchObject({ errorCode: 45 }); // OUT_OF_ORDER_SEQUENCE_NUMBER
+      const bumped: any = await conn.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: init.producerId, producerEpoch: init.producerEpoch });
+      expect(bumped.producerEpoch).toBe(init.producerEpoch + 1);
+      expect(await produce(0, bumped.producerEpoch, ['new epoch'])).toMatchObject({ errorCode: 0, baseOffset: 3 });
+      expect(await produce(3, init.producerEpoch, ['zombie'])).toMatchObject({ errorCode: 47 }); // INVALID_PRODUCER_EPOCH
+      expect((await client.listOffsets('idem', 0, OffsetSpec.Latest)).offset).toBe(4);
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('keeps topics, data, committed offsets and the log start offset across a restart', { timeout: 30_000 }, async () => {
     await client.close();
     await node.stop();
