@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
 import { asStrings, compressionOption, dateTime, groupId, groupStates, intOption, parseKeyValues, topicName, topicPartitions } from './args.ts';
 import { CommandContext, UsageError, type CliIo } from './context.ts';
+import { chaosRun, parseDuration } from './commands/chaos-run.ts';
 import { clusterInfo } from './commands/cluster-info.ts';
 import { consume, consumeGroup, type StartAt } from './commands/consume.ts';
 import { groupDelete } from './commands/group-delete.ts';
@@ -282,7 +283,39 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'quorum needs a subcommand: status'),
     )
-    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster or quorum')
+    .command('chaos', 'fault injection against a cluster of local processes (packages/harness)', (y: Argv) =>
+      y
+        .command(
+          'run',
+          'start controllers and brokers, write with idempotent acks=all producers under a seeded nemesis, read back and check (root: iptables)',
+          (c: Argv) =>
+            c
+              .option('duration', { type: 'string', default: '5m', describe: 'how long faults run: 300000, 90s, 5m, 1h' })
+              .option('seed', { type: 'number', default: 1, describe: 'seed of the fault schedule (same seed, same schedule)' })
+              .option('controllers', { type: 'number', default: 3, describe: 'controller processes (c1..)' })
+              .option('brokers', { type: 'number', default: 3, describe: 'broker processes (b1..)' })
+              .option('faults', { type: 'string', default: 'kill,pause,partition', describe: 'rotated faults: kill, stop, pause, partition; targets after a colon: kill:b1+b2, pause:majority, partition:c1+b1/c2+c3+b2+b3' })
+              .option('out', { type: 'string', demandOption: true, describe: 'folder for history.jsonl, report.json, report.html (and node logs when it fails)' })
+              .option('rate', { type: 'number', describe: 'records per second per producer (default 100)' })
+              .option('keep-nodes', { type: 'boolean', default: false, describe: 'keep node data and logs after a clean run too' }),
+          handle((c, a) => {
+            // A repeated option counts once, the last one winning: `pnpm chaos:soak --duration 10m` overrides the script's default.
+            const last = (v: unknown): unknown => (Array.isArray(v) ? v.at(-1) : v);
+            return chaosRun(c, {
+              seed: intOption(last(a.seed), 'seed', 0) as number,
+              durationMs: parseDuration(String(last(a.duration))),
+              controllers: intOption(last(a.controllers), 'controllers', 0) as number,
+              brokers: intOption(last(a.brokers), 'brokers', 0) as number,
+              faults: String(last(a.faults)),
+              outDir: String(last(a.out)),
+              keepNodes: last(a['keep-nodes']) === true,
+              ...(a.rate !== undefined ? { ratePerS: Number(last(a.rate)) } : {}),
+            });
+          }),
+        )
+        .demandCommand(1, 'chaos needs a subcommand: run'),
+    )
+    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster, quorum or chaos')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
