@@ -341,6 +341,11 @@ export class ProcessCluster {
     return this.#node(name).state;
   }
 
+  /** The node's process id while it runs. */
+  pid(name: string): number | null {
+    return this.#node(name).child?.pid ?? null;
+  }
+
   info(name: string): NodeInfo {
     return this.#node(name).info;
   }
