@@ -7,10 +7,11 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 bash scripts/setup.sh
 bash scripts/setup-test-deps.sh
-# Docker engine and images for e2e/test/containers. When this fails the run goes on: that suite reports
-# why (from .tools/docker/status) and fails in CI, where containers are required; elsewhere it skips.
-bash scripts/setup-docker.sh || printf '[test] container setup failed (above); the container suite will report it\n' >&2
 . "$REPO_ROOT/.tools/env.sh"
+# Docker engine and images for e2e/test/containers (after env.sh: the base image takes the node on PATH).
+# When this fails the run goes on: that suite reports why (from .tools/docker/status) and fails in CI,
+# where containers are required; elsewhere it skips.
+bash scripts/setup-docker.sh || printf '[test] container setup failed (above); the container suite will report it\n' >&2
 
 LOG_DIR="$REPO_ROOT/.tools/test-logs"
 mkdir -p "$LOG_DIR"

@@ -156,6 +156,16 @@ export async function containerLogs(id: string, maxChars = 200_000): Promise<str
   });
 }
 
+/**
+ * Prints a container's log for a failed test: every warning and error first (pino level >= 40; a start
+ * logs ~100 routine lines that would push them out of a plain tail), then the last `tailLines` lines.
+ */
+export async function printContainerLog(id: string, title: string, tailLines = 60): Promise<void> {
+  const lines = (await containerLogs(id)).split('\n').filter((l) => l !== '');
+  const notable = lines.filter((l) => /"level":(4|5|6)0\b/.test(l) || !l.startsWith('{')).slice(-100);
+  console.error(`--- ${title}: warnings and errors ---\n${notable.join('\n')}\n--- ${title}: last ${tailLines} lines ---\n${lines.slice(-tailLines).join('\n')}`);
+}
+
 export interface KcatMetadata {
   brokers: Array<{ id: number; name: string }>;
   topics: Array<{ topic: string; error?: string; partitions: Array<{ partition: number; leader: number; replicas: Array<{ id: number }>; isrs: Array<{ id: number }> }> }>;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { StartedTestContainer } from 'testcontainers';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { containerLogs, describeContainers, inspectContainer, kcatMetadata, removeContainer, seedSingleNodeEnv, startNodeContainer, tributaryImage, waitFor } from '../../support/containers.ts';
+import { containerLogs, describeContainers, inspectContainer, kcatMetadata, printContainerLog, removeContainer, seedSingleNodeEnv, startNodeContainer, tributaryImage, waitFor } from '../../support/containers.ts';
 import { uniqueTopic } from '../../support/fixtures.ts';
 import { kcatConsume, runOk } from '../../support/kcat.ts';
 import { freePort } from '../../support/node.ts';
@@ -77,7 +77,7 @@ describeContainers('seed single-node compose setup in a container', () => {
   }, 180_000);
   beforeEach((context) => {
     context.onTestFailed(async () => {
-      if (container !== null) console.error(`--- container log (test "${context.task.name}" failed) ---\n${(await containerLogs(container.getId())).slice(-20_000)}`);
+      if (container !== null) await printContainerLog(container.getId(), `broker log (test "${context.task.name}" failed)`);
     });
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import { Network, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { containerLogs, describeContainers, kcatMetadata, removeContainer, startNodeContainer } from '../../support/containers.ts';
+import { describeContainers, kcatMetadata, printContainerLog, removeContainer, startNodeContainer } from '../../support/containers.ts';
 import { uniqueTopic } from '../../support/fixtures.ts';
 import { freePort } from '../../support/node.ts';
 
@@ -51,11 +51,14 @@ describeContainers('three-combined compose cluster in containers', () => {
     })));
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
     const failed = started.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    if (failed !== undefined) {
+      for (const node of nodes) await printContainerLog(node.getId(), `${node.getHostname()} log (cluster did not start)`);
+      throw (failed as PromiseRejectedResult).reason;
+    }
   }, 240_000);
   beforeEach((context) => {
     context.onTestFailed(async () => {
-      for (const node of nodes) console.error(`--- ${node.getHostname()} log (test "${context.task.name}" failed) ---\n${(await containerLogs(node.getId())).slice(-10_000)}`);
+      for (const node of nodes) await printContainerLog(node.getId(), `${node.getHostname()} log (test "${context.task.name}" failed)`);
     });
   });
   afterAll(async () => {

@@ -42,6 +42,8 @@ const profile: [number, number, number][] = [
   [ApiKey.DescribeQuorum, 0, 2],
   [ApiKey.ElectLeaders, 0, 2],
   [ApiKey.OffsetForLeaderEpoch, 0, 4],
+  [ApiKey.AlterPartitionReassignments, 0, 0],
+  [ApiKey.ListPartitionReassignments, 0, 0],
 ];
 
 export const advertisedApis: readonly ApiRange[] = profile

@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
 import { asStrings, compressionOption, dateTime, groupId, groupStates, intOption, parseKeyValues, topicName, topicPartitions } from './args.ts';
 import { CommandContext, UsageError, type CliIo } from './context.ts';
+import { chaosRun, parseDuration } from './commands/chaos-run.ts';
 import { clusterInfo } from './commands/cluster-info.ts';
 import { consume, consumeGroup, type StartAt } from './commands/consume.ts';
 import { groupDelete } from './commands/group-delete.ts';
@@ -22,6 +23,7 @@ import { topicDelete } from './commands/topic-delete.ts';
 import { topicDescribe } from './commands/topic-describe.ts';
 import { topicList } from './commands/topic-list.ts';
 import { partitionElectLeaders, type ElectionScope } from './commands/partition-elect-leaders.ts';
+import { partitionReassign, type ReassignArgs } from './commands/partition-reassign.ts';
 import { PARTITION_FILTERS, type PartitionFilter } from './partitions.ts';
 
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
@@ -249,7 +251,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'group needs a subcommand: list, describe, delete, reset-offsets or delete-offsets'),
     )
-    .command('partition', 'leader elections', (y: Argv) =>
+    .command('partition', 'leader elections and replica reassignments', (y: Argv) =>
       y
         .command(
           'elect-leaders',
@@ -265,7 +267,24 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               .conflicts('all-topic-partitions', ['topic', 'partition']),
           handle((c, a) => partitionElectLeaders(c, electionArgs(a))),
         )
-        .demandCommand(1, 'partition needs a subcommand: elect-leaders'),
+        .command(
+          'reassign',
+          'move partition replicas: --generate a balanced plan, --execute it, --verify its progress, --cancel it',
+          (c: Argv) =>
+            c
+              .option('generate', { type: 'boolean', describe: 'print the current assignment of --topics and a balanced plan over --brokers' })
+              .option('execute', { type: 'boolean', describe: 'start the reassignments of --plan (prints the current assignment, for a rollback)' })
+              .option('verify', { type: 'boolean', describe: 'per partition of --plan: complete, or in progress with its target replicas in sync' })
+              .option('cancel', { type: 'boolean', describe: 'cancel the reassignments of --plan still in progress (back to the original replicas)' })
+              .option('topics', { type: 'string', describe: '--generate: comma-separated topics' })
+              .option('brokers', { type: 'string', describe: '--generate: comma-separated broker ids to place the replicas on' })
+              .option('plan', { type: 'string', describe: 'plan file (JSON, as --generate prints it)' })
+              .option('wait', { type: 'boolean', describe: '--verify: poll until every partition completes (a progress bar on a terminal)' })
+              .option('interval-ms', { type: 'number', default: 1000, describe: '--verify --wait: time between polls' })
+              .option('timeout-ms', { type: 'number', default: 600_000, describe: '--verify --wait: give up after this long' }),
+          handle((c, a) => partitionReassign(c, reassignArgs(a))),
+        )
+        .demandCommand(1, 'partition needs a subcommand: elect-leaders or reassign'),
     )
     .command('cluster', 'cluster-wide information', (y: Argv) =>
       y
@@ -282,7 +301,39 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'quorum needs a subcommand: status'),
     )
-    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster or quorum')
+    .command('chaos', 'fault injection against a cluster of local processes (packages/harness)', (y: Argv) =>
+      y
+        .command(
+          'run',
+          'start controllers and brokers, write with idempotent acks=all producers under a seeded nemesis, read back and check (root: iptables)',
+          (c: Argv) =>
+            c
+              .option('duration', { type: 'string', default: '5m', describe: 'how long faults run: 300000, 90s, 5m, 1h' })
+              .option('seed', { type: 'number', default: 1, describe: 'seed of the fault schedule (same seed, same schedule)' })
+              .option('controllers', { type: 'number', default: 3, describe: 'controller processes (c1..)' })
+              .option('brokers', { type: 'number', default: 3, describe: 'broker processes (b1..)' })
+              .option('faults', { type: 'string', default: 'kill,pause,partition', describe: 'rotated faults: kill, stop, pause, partition; targets after a colon: kill:b1+b2, pause:majority, partition:c1+b1/c2+c3+b2+b3' })
+              .option('out', { type: 'string', demandOption: true, describe: 'folder for history.jsonl, report.json, report.html (and node logs when it fails)' })
+              .option('rate', { type: 'number', describe: 'records per second per producer (default 100)' })
+              .option('keep-nodes', { type: 'boolean', default: false, describe: 'keep node data and logs after a clean run too' }),
+          handle((c, a) => {
+            // A repeated option counts once, the last one winning: `pnpm chaos:soak --duration 10m` overrides the script's default.
+            const last = (v: unknown): unknown => (Array.isArray(v) ? v.at(-1) : v);
+            return chaosRun(c, {
+              seed: intOption(last(a.seed), 'seed', 0) as number,
+              durationMs: parseDuration(String(last(a.duration))),
+              controllers: intOption(last(a.controllers), 'controllers', 0) as number,
+              brokers: intOption(last(a.brokers), 'brokers', 0) as number,
+              faults: String(last(a.faults)),
+              outDir: String(last(a.out)),
+              keepNodes: last(a['keep-nodes']) === true,
+              ...(a.rate !== undefined ? { ratePerS: Number(last(a.rate)) } : {}),
+            });
+          }),
+        )
+        .demandCommand(1, 'chaos needs a subcommand: run'),
+    )
+    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster, quorum or chaos')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
@@ -329,6 +380,31 @@ export function electionArgs(a: Args): { type: 'preferred' | 'unclean'; scope: E
     throw new UsageError(partitions === null ? 'elect-leaders needs --topic T or --all-topic-partitions' : '--partition needs --topic');
   }
   return { type, scope: { kind: 'topic', topic: topicName(a.topic), partitions } };
+}
+
+export function reassignArgs(a: Args): ReassignArgs {
+  const modes = (['generate', 'execute', 'verify', 'cancel'] as const).filter((m) => a[m] === true);
+  if (modes.length !== 1) throw new UsageError('reassign needs exactly one of --generate, --execute, --verify, --cancel');
+  const mode = modes[0]!;
+  if (mode === 'generate') {
+    if (a.topics === undefined || a.brokers === undefined) throw new UsageError('--generate needs --topics T1,T2 and --brokers 1,2,3');
+    const topics = [...new Set(asStrings(a.topics).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== ''))].map(topicName);
+    const brokers = [...new Set(asStrings(a.brokers).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== ''))].map((b) => intOption(b, 'brokers', 0, 2_147_483_647) as number);
+    if (topics.length === 0) throw new UsageError('--topics names no topic');
+    if (brokers.length === 0) throw new UsageError('--brokers names no broker');
+    return { mode, topics, brokers };
+  }
+  if (typeof a.plan !== 'string' || a.plan === '') throw new UsageError(`--${mode} needs --plan FILE`);
+  if (mode === 'verify') {
+    return {
+      mode,
+      planFile: a.plan,
+      wait: a.wait === true,
+      intervalMs: intOption(a['interval-ms'], 'interval-ms', 10, 3_600_000) ?? 1000,
+      timeoutMs: intOption(a['timeout-ms'], 'timeout-ms', 1) ?? 600_000,
+    };
+  }
+  return { mode, planFile: a.plan };
 }
 
 const GROUP_STATE_NAMES = 'Empty, Stable, PreparingRebalance, CompletingRebalance, Dead';

@@ -263,6 +263,29 @@ export interface ElectionResult {
   error: KafkaError | null;
 }
 
+/** A partition's target replicas for AlterPartitionReassignments; null cancels the reassignment in progress. */
+export interface PartitionReassignment {
+  topic: string;
+  partition: number;
+  replicas: number[] | null;
+}
+
+/** One partition's outcome of AlterPartitionReassignments. */
+export interface ReassignmentResult {
+  topic: string;
+  partition: number;
+  error: KafkaError | null;
+}
+
+/** A reassignment in progress (ListPartitionReassignments): replicas = target ∪ original while it runs. */
+export interface OngoingReassignment {
+  topic: string;
+  partition: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
 /** Where a leader epoch ends on the partition's leader (OffsetForLeaderEpoch); -1/-1 when the leader knows no such epoch. */
 export interface EpochEndOffset {
   leaderEpoch: number;
@@ -816,6 +839,66 @@ export class KafkaClient {
         partition: p.partitionId,
         error: p.errorCode === 0 ? null : this.#error(p.errorCode, `ElectLeaders ${t.topic}-${p.partitionId}`, p.errorMessage),
       })),
+    );
+  }
+
+  /**
+   * Starts, changes or cancels (replicas null) partition reassignments through the controller. Per-partition
+   * errors come back in the results; a request-level error (e.g. POLICY_VIOLATION) throws.
+   */
+  async alterPartitionReassignments(reassignments: readonly PartitionReassignment[], options: { timeoutMs?: number } = {}): Promise<ReassignmentResult[]> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const r of reassignments) {
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ partitionIndex: r.partition, replicas: r.replicas === null ? null : [...r.replicas] });
+      byTopic.set(r.topic, list);
+    }
+    const { body } = await this.#retrying('AlterPartitionReassignments', async () => {
+      const link = await this.#controllerLink();
+      const result = await this.#call<{
+        errorCode: number;
+        errorMessage: string | null;
+        responses: { name: string; partitions: { partitionIndex: number; errorCode: number; errorMessage: string | null }[] }[];
+      }>(link, Api.AlterPartitionReassignments, () => ({ timeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }), timeoutMs + 5000);
+      this.#check(result.body.errorCode, 'AlterPartitionReassignments', result.body.errorMessage);
+      return result;
+    });
+    return body.responses.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        error: p.errorCode === 0 ? null : this.#error(p.errorCode, `AlterPartitionReassignments ${t.name}-${p.partitionIndex}`, p.errorMessage),
+      })),
+    );
+  }
+
+  /** Reassignments in progress among `partitions` (null: all of them), as the controller has them. */
+  async listPartitionReassignments(partitions: readonly { topic: string; partition: number }[] | null, options: { timeoutMs?: number } = {}): Promise<OngoingReassignment[]> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      const list = byTopic.get(p.topic) ?? [];
+      if (!list.includes(p.partition)) list.push(p.partition);
+      byTopic.set(p.topic, list);
+    }
+    const { body } = await this.#retrying('ListPartitionReassignments', async () => {
+      const link = await this.#controllerLink();
+      const result = await this.#call<{
+        errorCode: number;
+        errorMessage: string | null;
+        topics: { name: string; partitions: { partitionIndex: number; replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }[] }[];
+      }>(
+        link,
+        Api.ListPartitionReassignments,
+        () => ({ timeoutMs, topics: partitions === null ? null : [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) }),
+        timeoutMs + 5000,
+      );
+      this.#check(result.body.errorCode, 'ListPartitionReassignments', result.body.errorMessage);
+      return result;
+    });
+    return body.topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas })),
     );
   }
 

@@ -24,6 +24,8 @@ export const Api = {
   DeleteGroups: 42,
   ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
   DescribeQuorum: 55,
   DescribeCluster: 60,
@@ -74,6 +76,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.OffsetDelete, { min: 0, max: 0 }],
   [Api.DescribeQuorum, { min: 0, max: 2 }],
   [Api.ElectLeaders, { min: 0, max: 2 }],
+  [Api.AlterPartitionReassignments, { min: 0, max: 0 }],
+  [Api.ListPartitionReassignments, { min: 0, max: 0 }],
   // v2 is the first with CurrentLeaderEpoch (fencing), v3 with ReplicaId; the client speaks every version.
   [Api.OffsetForLeaderEpoch, { min: 0, max: 4 }],
 ]);

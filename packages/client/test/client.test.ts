@@ -452,6 +452,42 @@ describe('electLeaders', () => {
   });
 });
 
+describe('partition reassignments', () => {
+  it('alters: targets and cancels grouped by topic to the controller; per-partition errors returned, a top-level error throws', async () => {
+    const answer = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      responses: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode: 0, errorMessage: null }, { partitionIndex: 1, errorCode: 85, errorMessage: 'nothing to cancel' }] }],
+    };
+    const c = await cluster(2, { t: [1, 2] }, (_n, req) => (req.apiKey === Api.AlterPartitionReassignments ? answer : undefined));
+    const results = await client(c).alterPartitionReassignments([{ topic: 't', partition: 0, replicas: [2, 1] }, { topic: 't', partition: 1, replicas: null }], { timeoutMs: 1000 });
+    const sent = c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.AlterPartitionReassignments)!;
+    expect(sent.apiVersion).toBe(0);
+    expect(sent.body).toEqual({ timeoutMs: 1000, topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [2, 1] }, { partitionIndex: 1, replicas: null }] }] });
+    expect(results.map((r) => [r.partition, r.error?.code ?? 0])).toEqual([
+      [0, 0],
+      [1, 85], // NO_REASSIGNMENT_IN_PROGRESS
+    ]);
+    expect(results[1]!.error!.message).toMatch(/nothing to cancel/);
+
+    const d = await cluster(1, {}, (_n, req) => (req.apiKey === Api.AlterPartitionReassignments ? { throttleTimeMs: 0, errorCode: 44, errorMessage: 'too many', responses: [] } : undefined));
+    await expect(client(d).alterPartitionReassignments([{ topic: 't', partition: 0, replicas: [1] }])).rejects.toMatchObject({ code: 44, message: expect.stringMatching(/too many \(AlterPartitionReassignments\)/) });
+  });
+
+  it('lists: null for everything, else the partitions grouped by topic (each once)', async () => {
+    const ongoing = { throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [{ name: 't', partitions: [{ partitionIndex: 1, replicas: [3, 1, 2], addingReplicas: [3], removingReplicas: [2] }] }] };
+    const c = await cluster(1, {}, (_n, req) => (req.apiKey === Api.ListPartitionReassignments ? ongoing : undefined));
+    expect(await client(c).listPartitionReassignments(null)).toEqual([{ topic: 't', partition: 1, replicas: [3, 1, 2], addingReplicas: [3], removingReplicas: [2] }]);
+    await client(c).listPartitionReassignments([{ topic: 't', partition: 1 }, { topic: 't', partition: 1 }, { topic: 'u', partition: 0 }], { timeoutMs: 500 });
+    const bodies = c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.ListPartitionReassignments).map((r) => r.body);
+    expect(bodies).toEqual([
+      { timeoutMs: 60000, topics: null },
+      { timeoutMs: 500, topics: [{ name: 't', partitionIndexes: [1] }, { name: 'u', partitionIndexes: [0] }] },
+    ]);
+  });
+});
+
 describe('offsetForLeaderEpoch', () => {
   const reply = (errorCode: number) => ({ throttleTimeMs: 0, topics: [{ topic: 't', partitions: [{ errorCode, partition: 1, leaderEpoch: 3, endOffset: 17 }] }] });
 

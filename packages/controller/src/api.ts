@@ -26,6 +26,10 @@ import type {
   DeleteTopicsResponse,
   ElectLeadersRequest,
   ElectLeadersResponse,
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
   IncrementalAlterConfigsRequest,
   UnregisterBrokerRequest,
   UnregisterBrokerResponse,
@@ -131,6 +135,10 @@ export interface ControllerApi {
   incrementalAlterConfigs(request: IncrementalAlterConfigsRequest, options?: CallOptions): Promise<AlterConfigsResponse>;
   alterConfigs(request: AlterConfigsRequest, options?: CallOptions): Promise<AlterConfigsResponse>;
   electLeaders(request: ElectLeadersRequest, options?: CallOptions): Promise<ElectLeadersResponse>;
+  /** Starts, changes or cancels reassignments (answers once committed). */
+  alterPartitionReassignments(request: AlterPartitionReassignmentsRequest, options?: CallOptions): Promise<AlterPartitionReassignmentsResponse>;
+  /** Reassignments in progress (read from the active controller's image, after its last proposal commits). */
+  listPartitionReassignments(request: ListPartitionReassignmentsRequest, options?: CallOptions): Promise<ListPartitionReassignmentsResponse>;
   describeQuorum(options?: CallOptions): Promise<DescribeQuorumResponse>;
 }
 

@@ -28,6 +28,10 @@ import type {
   DeleteTopicsResponse,
   ElectLeadersRequest,
   ElectLeadersResponse,
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
   IncrementalAlterConfigsRequest,
   UnregisterBrokerRequest,
   UnregisterBrokerResponse,
@@ -124,6 +128,12 @@ export class GrpcControllerConnection implements ControllerConnection {
   electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
     return this.#call(API_WIRES.electLeaders, r, o);
   }
+  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+    return this.#call(API_WIRES.alterPartitionReassignments, r, o);
+  }
+  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+    return this.#call(API_WIRES.listPartitionReassignments, r, o);
+  }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {
     return this.#call(describeQuorumWire, null, o);
   }
@@ -181,6 +191,12 @@ export class LocalControllerConnection implements ControllerConnection {
   }
   electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
     return this.#controller.electLeaders(r, o);
+  }
+  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+    return this.#controller.alterPartitionReassignments(r, o);
+  }
+  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+    return this.#controller.listPartitionReassignments(r, o);
   }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {
     return this.#controller.describeQuorum(o);
@@ -350,6 +366,12 @@ export class ControllerClient implements ControllerApi {
   }
   electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
     return this.#call('electLeaders', (c, co) => c.electLeaders(r, co), o);
+  }
+  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+    return this.#call('alterPartitionReassignments', (c, co) => c.alterPartitionReassignments(r, co), o);
+  }
+  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+    return this.#call('listPartitionReassignments', (c, co) => c.listPartitionReassignments(r, co), o);
   }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {
     return this.#call('describeQuorum', (c, co) => c.describeQuorum(co), o);

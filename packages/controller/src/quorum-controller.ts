@@ -46,6 +46,8 @@ import {
   decodeSnapshot,
   deleteTopics,
   electLeaders,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   ElectionType,
   encodeRecordBatch,
   encodeSnapshot,
@@ -75,6 +77,10 @@ import {
   type DeleteTopicsResponse,
   type ElectLeadersRequest,
   type ElectLeadersResponse,
+  type AlterPartitionReassignmentsRequest,
+  type AlterPartitionReassignmentsResponse,
+  type ListPartitionReassignmentsRequest,
+  type ListPartitionReassignmentsResponse,
   type IncrementalAlterConfigsRequest,
   type MetadataRecord,
   type UnregisterBrokerRequest,
@@ -699,6 +705,15 @@ export class QuorumController implements StateMachine, ControllerApi {
 
   electLeaders(request: ElectLeadersRequest, options?: CallOptions): Promise<ElectLeadersResponse> {
     return this.#submit('electLeaders', (image) => electLeaders(image, request), options);
+  }
+
+  alterPartitionReassignments(request: AlterPartitionReassignmentsRequest, options?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+    return this.#submit('alterPartitionReassignments', (image) => alterPartitionReassignments(image, request, this.#ctx), options);
+  }
+
+  listPartitionReassignments(request: ListPartitionReassignmentsRequest, options?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+    // Through the queue like a write: the answer reflects every operation accepted before it.
+    return this.#submit('listPartitionReassignments', (image) => ({ records: [], response: listPartitionReassignments(image, request) }), options);
   }
 
   async describeQuorum(_options?: CallOptions): Promise<DescribeQuorumResponse> {

@@ -69,6 +69,8 @@ export function addControllerService(server: grpc.Server, opts: ControllerServic
     IncrementalAlterConfigs: unary(API_WIRES.incrementalAlterConfigs, (r, o) => controller.incrementalAlterConfigs(r, o)),
     AlterConfigs: unary(API_WIRES.alterConfigs, (r, o) => controller.alterConfigs(r, o)),
     ElectLeaders: unary(API_WIRES.electLeaders, (r, o) => controller.electLeaders(r, o)),
+    AlterPartitionReassignments: unary(API_WIRES.alterPartitionReassignments, (r, o) => controller.alterPartitionReassignments(r, o)),
+    ListPartitionReassignments: unary(API_WIRES.listPartitionReassignments, (r, o) => controller.listPartitionReassignments(r, o)),
     DescribeQuorum: unary(describeQuorumWire, (_r, o) => controller.describeQuorum(o)),
     Describe: unary(describeWire, async (r) => controller.status(r.includeImage)),
   };

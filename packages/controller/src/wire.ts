@@ -16,6 +16,8 @@ import type {
   AlterConfigsResponse,
   AlterPartitionRequest,
   AlterPartitionResponse,
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
   BrokerHeartbeatRequest,
   BrokerHeartbeatResponse,
   BrokerRegistrationRequest,
@@ -29,6 +31,8 @@ import type {
   ElectLeadersRequest,
   ElectLeadersResponse,
   IncrementalAlterConfigsRequest,
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
   UnregisterBrokerRequest,
   UnregisterBrokerResponse,
 } from '@tributary/metadata';
@@ -388,6 +392,63 @@ export const electLeadersWire: MethodWire<ElectLeadersRequest, ElectLeadersRespo
   }),
 };
 
+export const alterPartitionReassignmentsWire: MethodWire<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
+  rpc: 'AlterPartitionReassignments',
+  requestToWire: (r) => ({
+    topics: r.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, hasReplicas: p.replicas !== null, replicas: p.replicas ?? [] })),
+    })),
+  }),
+  requestFromWire: (w, c) => ({
+    topics: c.list(w['topics'], 'topics', (t, p) => ({
+      name: c.str(t['name'], `${p}.name`),
+      partitions: c.list(t['partitions'], `${p}.partitions`, (x, q) => {
+        const replicas = c.int32List(x['replicas'], `${q}.replicas`);
+        const has = c.bool(x['hasReplicas'], `${q}.has_replicas`);
+        if (!has && replicas.length > 0) c.fail(`${q}.replicas`, 'are given but has_replicas is false');
+        return { partitionIndex: c.int32(x['partitionIndex'], `${q}.partition_index`), replicas: has ? replicas : null };
+      }),
+    })),
+  }),
+  responseToWire: (r) => ({
+    errorCode: r.errorCode,
+    errorMessage: r.errorMessage ?? undefined,
+    responses: r.responses.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ ...p, errorMessage: p.errorMessage ?? undefined })) })),
+  }),
+  responseFromWire: (w) => ({
+    ...errorBody(w),
+    responses: arr(w['responses']).map((t) => ({
+      name: String(t['name'] ?? ''),
+      partitions: arr(t['partitions']).map((p) => ({ partitionIndex: num(p['partitionIndex']), ...errorBody(p) })),
+    })),
+  }),
+};
+
+export const listPartitionReassignmentsWire: MethodWire<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse> = {
+  rpc: 'ListPartitionReassignments',
+  requestToWire: (r) => ({ hasTopics: r.topics !== null, topics: r.topics ?? [] }),
+  requestFromWire: (w, c) => {
+    const topics = c.list(w['topics'], 'topics', (t, p) => ({ name: c.str(t['name'], `${p}.name`), partitionIndexes: c.int32List(t['partitionIndexes'], `${p}.partition_indexes`, 0) }));
+    const has = c.bool(w['hasTopics'], 'has_topics');
+    if (!has && topics.length > 0) c.fail('topics', 'are given but has_topics is false');
+    return { topics: has ? topics : null };
+  },
+  responseToWire: (r) => ({ ...r, errorMessage: r.errorMessage ?? undefined }),
+  responseFromWire: (w) => ({
+    ...errorBody(w),
+    topics: arr(w['topics']).map((t) => ({
+      name: String(t['name'] ?? ''),
+      partitions: arr(t['partitions']).map((p) => ({
+        partitionIndex: num(p['partitionIndex']),
+        replicas: nums(p['replicas']),
+        addingReplicas: nums(p['addingReplicas']),
+        removingReplicas: nums(p['removingReplicas']),
+      })),
+    })),
+  }),
+};
+
 const replicaFromWire = (r: W): ReplicaState => ({ replicaId: num(r['replicaId']), logEndOffset: num(r['logEndOffset']), lastFetchMsAgo: num(r['lastFetchMsAgo']) });
 
 export const describeQuorumWire: MethodWire<null, DescribeQuorumResponse> = {
@@ -442,6 +503,8 @@ export const API_WIRES = {
   incrementalAlterConfigs: incrementalAlterConfigsWire,
   alterConfigs: alterConfigsWire,
   electLeaders: electLeadersWire,
+  alterPartitionReassignments: alterPartitionReassignmentsWire,
+  listPartitionReassignments: listPartitionReassignmentsWire,
 } as const;
 
 // ---------------------------------------------------------------- errors on the wire

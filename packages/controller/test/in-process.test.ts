@@ -121,6 +121,66 @@ describe('a single-voter controller in process', () => {
     for (const p of partitions()) expect(p.leader).toBe(p.replicas[0]);
   });
 
+  it('reassigns over gRPC: the union while the new replica catches up, completion on the leader\'s AlterPartition, cancel; brokers see the same image', async () => {
+    const node = await startSingle();
+    const grpc = new GrpcControllerConnection({ nodeId: 1, address: `127.0.0.1:${node.port}` });
+    cleanups.push(() => grpc.close());
+    const brokers = [1, 2, 3, 4].map((id) => new SimBroker(grpc, id).start());
+    cleanups.push(async () => {
+      for (const b of brokers) await b.stop();
+    });
+    await waitFor('4 unfenced brokers', 10_000, () => brokers.every((b) => b.lifecycle.state === 'unfenced'));
+    const assignments = [
+      { partitionIndex: 0, brokerIds: [1, 2, 3] },
+      { partitionIndex: 1, brokerIds: [2, 3, 1] },
+    ];
+    expect((await grpc.createTopics({ topics: [{ name: 'r', numPartitions: -1, replicationFactor: -1, assignments, configs: [] }], validateOnly: false })).topics[0]!.errorCode).toBe(0);
+    const topicId = node.controller.committedImage.topic('r')!.topicId;
+
+    const started = await grpc.alterPartitionReassignments({
+      topics: [
+        { name: 'r', partitions: [{ partitionIndex: 0, replicas: [2, 3, 4] }, { partitionIndex: 1, replicas: [2, 4, 3] }, { partitionIndex: 5, replicas: [1] }] },
+        { name: 'nope', partitions: [{ partitionIndex: 0, replicas: null }] },
+      ],
+    });
+    expect(started.responses.map((t) => t.partitions.map((p) => p.errorCode))).toEqual([[0, 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+    const listed = await grpc.listPartitionReassignments({ topics: null });
+    expect(listed).toEqual({
+      errorCode: 0,
+      errorMessage: null,
+      topics: [
+        {
+          name: 'r',
+          partitions: [
+            { partitionIndex: 0, replicas: [2, 3, 4, 1], addingReplicas: [4], removingReplicas: [1] },
+            { partitionIndex: 1, replicas: [2, 4, 3, 1], addingReplicas: [4], removingReplicas: [1] },
+          ],
+        },
+      ],
+    });
+
+    // Broker 4 caught up on r-0: its leader (1) puts it in the ISR, which completes the move and hands leadership to 2.
+    const p0 = node.controller.committedImage.partition(topicId, 0)!;
+    const altered = await grpc.alterPartition({
+      brokerId: 1,
+      brokerEpoch: brokers[0]!.lifecycle.brokerEpoch,
+      topics: [{ topicId, partitions: [{ partitionIndex: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsrWithEpochs: [1, 2, 3, 4].map((brokerId) => ({ brokerId, brokerEpoch: -1 })) }] }],
+    });
+    expect(altered.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, leaderId: 2, isr: [2, 3, 4] });
+    expect(node.controller.committedImage.partition(topicId, 0)).toMatchObject({ replicas: [2, 3, 4], isr: [2, 3, 4], leader: 2, addingReplicas: [], removingReplicas: [] });
+
+    // r-1 is cancelled: back to [2, 3, 1].
+    const cancelled = await grpc.alterPartitionReassignments({ topics: [{ name: 'r', partitions: [{ partitionIndex: 1, replicas: null }, { partitionIndex: 0, replicas: null }] }] });
+    expect(cancelled.responses[0]!.partitions.map((p) => p.errorCode)).toEqual([0, ErrorCode.NO_REASSIGNMENT_IN_PROGRESS]);
+    expect(node.controller.committedImage.partition(topicId, 1)).toMatchObject({ replicas: [2, 3, 1], addingReplicas: [], removingReplicas: [] });
+    expect((await grpc.listPartitionReassignments({ topics: [{ name: 'r', partitionIndexes: [0, 1] }] })).topics).toEqual([]);
+
+    // The version-1 records reach every broker's image.
+    const end = node.controller.appliedOffset;
+    await Promise.all(brokers.map((b) => b.follower.waitForOffset(end - 1, 5000)));
+    for (const b of brokers) expect(imagesEqual(b.follower.image, node.controller.committedImage)).toBe(true);
+  });
+
   it('speaks the same API over gRPC, and a late follower gets a snapshot in chunks', async () => {
     const node = await startSingle();
     const grpc = new GrpcControllerConnection({ nodeId: 1, address: `127.0.0.1:${node.port}` });

@@ -11,7 +11,7 @@ function image(topics: Record<string, [leader: number, replicas: number[], isr: 
     .map((name) => ({
       name,
       topicId: `id-${name}`,
-      partitions: topics[name]!.map(([leader, replicas, isr], partitionId): PartitionImage => ({ topicId: `id-${name}`, partitionId, leader, replicas, isr, leaderEpoch: 0, partitionEpoch: 0 })),
+      partitions: topics[name]!.map(([leader, replicas, isr], partitionId): PartitionImage => ({ topicId: `id-${name}`, partitionId, leader, replicas, isr, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] })),
     }));
   return { sortedTopics: () => sorted, isUsable: (id: number) => !unusable.includes(id) } as unknown as MetadataImage;
 }

@@ -98,6 +98,22 @@ describe('controller.proto round trips', () => {
       { errorCode: 0, replicaElectionResults: [{ topic: 'a', partitionResult: [{ partitionId: 0, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: null }] }] },
     );
     roundTrip(API_WIRES.electLeaders, { electionType: 1, topicPartitions: [{ topic: 'a', partitions: [0, 2] }] }, { errorCode: 0, replicaElectionResults: [] });
+    roundTrip(
+      API_WIRES.alterPartitionReassignments,
+      { topics: [{ name: 'a', partitions: [{ partitionIndex: 0, replicas: [3, 1, 2] }, { partitionIndex: 1, replicas: null }, { partitionIndex: 2, replicas: [] }] }] },
+      {
+        errorCode: 0,
+        errorMessage: null,
+        responses: [{ name: 'a', partitions: [{ partitionIndex: 0, errorCode: 0, errorMessage: null }, { partitionIndex: 1, errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, errorMessage: 'none' }] }],
+      },
+    );
+    roundTrip(API_WIRES.alterPartitionReassignments, { topics: [] }, { errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: 'too many', responses: [] });
+    roundTrip(
+      API_WIRES.listPartitionReassignments,
+      { topics: null },
+      { errorCode: 0, errorMessage: null, topics: [{ name: 'a', partitions: [{ partitionIndex: 3, replicas: [4, 1, 2], addingReplicas: [4], removingReplicas: [2] }] }] },
+    );
+    roundTrip(API_WIRES.listPartitionReassignments, { topics: [{ name: 'a', partitionIndexes: [0, 1] }, { name: 'b', partitionIndexes: [] }] }, { errorCode: 0, errorMessage: null, topics: [] });
     roundTrip(describeQuorumWire, null, {
       leaderId: 1,
       leaderEpoch: 4,
@@ -128,6 +144,11 @@ describe('controller.proto round trips', () => {
       [from(API_WIRES.createTopics, { topics: [{ name: 'a', numPartitions: 1.5, replicationFactor: 1 }], validateOnly: false }), /topics\[0\]\.num_partitions must be an integer/],
       [from(API_WIRES.fetchMetadata, { fromOffset: 0, maxBytes: 10, maxWaitMs: -1, brokerId: 1 }), /max_wait_ms/],
       [from(API_WIRES.electLeaders, { electionType: 0, hasTopicPartitions: false, topicPartitions: [{ topic: 'a', partitions: [] }] }), /has_topic_partitions/],
+      [from(API_WIRES.alterPartitionReassignments, { topics: [{ name: 'a', partitions: [{ partitionIndex: 0, hasReplicas: false, replicas: [1] }] }] }), /topics\[0\]\.partitions\[0\]\.replicas are given but has_replicas is false/],
+      [from(API_WIRES.alterPartitionReassignments, { topics: [{ name: 'a', partitions: [{ partitionIndex: 0, hasReplicas: true, replicas: [1, 2, 3, 4] }] }] }), /replicas has 4 items/],
+      [from(API_WIRES.alterPartitionReassignments, { topics: [{ name: 'a', partitions: [{ partitionIndex: 0, hasReplicas: true, replicas: [2 ** 31] }] }] }), /replicas\[0\] must be within/],
+      [from(API_WIRES.listPartitionReassignments, { hasTopics: false, topics: [{ name: 'a', partitionIndexes: [0] }] }), /has_topics/],
+      [from(API_WIRES.listPartitionReassignments, { hasTopics: true, topics: [{ name: 'a', partitionIndexes: [-1] }] }), /partition_indexes\[0\] must be within \[0/],
     ];
     for (const [err, why] of cases) {
       expect(err).toBeInstanceOf(ControllerError);

@@ -16,7 +16,10 @@
  *
  * Versioning: a change to a record's fields gets a new version; the decoder keeps reading every older version
  * (upgrading it to the current shape) and rejects versions it does not know, so a node never misreads a record
- * written by a newer node. All records are at version 0.
+ * written by a newer node. `partition` and `partition-change` have a version 1 that adds the reassignment
+ * fields (`addingReplicas`, `removingReplicas`); a record is written at the lowest version that carries it (so
+ * records without a reassignment stay readable by version-0 nodes), and a version-1 record that carries
+ * nothing version 0 could not is refused, keeping decode → encode byte-identical. Everything else is at 0.
  */
 import { assert, unreachable } from '@tributary/common';
 import { RecordDecodeError } from './errors.ts';
@@ -46,14 +49,14 @@ export const RECORD_TYPE_CODES: Readonly<Record<MetadataRecordType, number>> = O
   'next-broker-epoch': 128,
 });
 
-/** The version each record type is written at; the decoder accepts 0 through this. */
+/** The newest version of each record type: the decoder accepts 0 through this. */
 export const RECORD_VERSIONS: Readonly<Record<MetadataRecordType, number>> = Object.freeze({
   'register-broker': 0,
   'unregister-broker': 0,
   topic: 0,
-  partition: 0,
+  partition: 1,
   config: 0,
-  'partition-change': 0,
+  'partition-change': 1,
   'fence-broker': 0,
   'unfence-broker': 0,
   'remove-topic': 0,
@@ -326,9 +329,21 @@ function resourceTypeCode(v: number): ConfigResourceTypeCode | null {
   return v === ConfigResourceType.TOPIC || v === ConfigResourceType.BROKER ? v : null;
 }
 
+function present(xs: readonly number[] | null | undefined): xs is readonly number[] {
+  return xs !== null && xs !== undefined;
+}
+
+/** The lowest version that carries the record: 1 only for a partition (change) with reassignment fields. */
+export function recordVersion(record: MetadataRecord): number {
+  if (record.type === 'partition') return (record.addingReplicas?.length ?? 0) > 0 || (record.removingReplicas?.length ?? 0) > 0 ? 1 : 0;
+  if (record.type === 'partition-change') return present(record.addingReplicas) || present(record.removingReplicas) ? 1 : 0;
+  return 0;
+}
+
 function writeRecord(w: Writer, record: MetadataRecord): void {
+  const version = recordVersion(record);
   w.byte(RECORD_TYPE_CODES[record.type]);
-  w.byte(RECORD_VERSIONS[record.type]);
+  w.byte(version);
   switch (record.type) {
     case 'topic':
       w.string(record.name);
@@ -342,6 +357,10 @@ function writeRecord(w: Writer, record: MetadataRecord): void {
       w.int32(record.leader, 'partition.leader');
       w.uvarint(record.leaderEpoch, 'partition.leaderEpoch');
       w.uvarint(record.partitionEpoch, 'partition.partitionEpoch');
+      if (version >= 1) {
+        w.int32Array(record.addingReplicas ?? [], 'partition.addingReplicas');
+        w.int32Array(record.removingReplicas ?? [], 'partition.removingReplicas');
+      }
       return;
     case 'partition-change':
       w.uuid(record.topicId, 'partition-change.topicId');
@@ -349,6 +368,10 @@ function writeRecord(w: Writer, record: MetadataRecord): void {
       w.int32(record.leader, 'partition-change.leader');
       w.nullableInt32Array(record.isr, 'partition-change.isr');
       w.nullableInt32Array(record.replicas, 'partition-change.replicas');
+      if (version >= 1) {
+        w.nullableInt32Array(record.addingReplicas ?? null, 'partition-change.addingReplicas');
+        w.nullableInt32Array(record.removingReplicas ?? null, 'partition-change.removingReplicas');
+      }
       return;
     case 'register-broker':
       w.int32(record.brokerId, 'register-broker.brokerId');
@@ -417,8 +440,8 @@ function readRecord(r: Reader): MetadataRecord {
   switch (type) {
     case 'topic':
       return { type, name: r.string('topic.name'), topicId: r.uuid('topic.topicId') };
-    case 'partition':
-      return {
+    case 'partition': {
+      const base = {
         type,
         topicId: r.uuid('partition.topicId'),
         partitionId: r.int32('partition.partitionId'),
@@ -428,8 +451,15 @@ function readRecord(r: Reader): MetadataRecord {
         leaderEpoch: r.uvarint('partition.leaderEpoch'),
         partitionEpoch: r.uvarint('partition.partitionEpoch'),
       };
-    case 'partition-change':
-      return {
+      if (version === 0) return base;
+      const at = r.position;
+      const addingReplicas = r.int32Array('partition.addingReplicas');
+      const removingReplicas = r.int32Array('partition.removingReplicas');
+      if (addingReplicas.length === 0 && removingReplicas.length === 0) r.fail('partition version', 'version 1 without a reassignment (written as version 0)', at);
+      return { ...base, addingReplicas, removingReplicas };
+    }
+    case 'partition-change': {
+      const base = {
         type,
         topicId: r.uuid('partition-change.topicId'),
         partitionId: r.int32('partition-change.partitionId'),
@@ -437,6 +467,13 @@ function readRecord(r: Reader): MetadataRecord {
         isr: r.nullableInt32Array('partition-change.isr'),
         replicas: r.nullableInt32Array('partition-change.replicas'),
       };
+      if (version === 0) return base;
+      const at = r.position;
+      const addingReplicas = r.nullableInt32Array('partition-change.addingReplicas');
+      const removingReplicas = r.nullableInt32Array('partition-change.removingReplicas');
+      if (addingReplicas === null && removingReplicas === null) r.fail('partition-change version', 'version 1 without reassignment fields (written as version 0)', at);
+      return { ...base, addingReplicas, removingReplicas };
+    }
     case 'register-broker': {
       const brokerId = r.int32('register-broker.brokerId');
       const incarnationId = r.uuid('register-broker.incarnationId');

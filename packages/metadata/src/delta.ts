@@ -41,14 +41,33 @@ function distinct(xs: readonly number[]): boolean {
   return true;
 }
 
+const NONE: readonly number[] = Object.freeze([]);
+
 /** Structural rules every partition state obeys, whatever the brokers' states. */
-function partitionShapeProblem(replicas: readonly number[], isr: readonly number[], leader: number): string | null {
+function partitionShapeProblem(
+  replicas: readonly number[],
+  isr: readonly number[],
+  leader: number,
+  adding: readonly number[],
+  removing: readonly number[],
+): string | null {
   if (replicas.length === 0) return 'no replicas';
   if (!replicas.every(isBrokerId) || !distinct(replicas)) return `replicas [${replicas.join(',')}] are not distinct broker ids`;
   if (isr.length === 0) return 'empty ISR';
   if (!distinct(isr) || !isr.every((r) => replicas.includes(r))) return `ISR [${isr.join(',')}] is not a set within replicas [${replicas.join(',')}]`;
   if (leader !== NO_LEADER && !isr.includes(leader)) return `leader ${leader} is not in the ISR [${isr.join(',')}]`;
+  for (const [what, xs] of [['adding', adding], ['removing', removing]] as const) {
+    if (!distinct(xs) || !xs.every((r) => replicas.includes(r))) return `${what} replicas [${xs.join(',')}] are not a set within replicas [${replicas.join(',')}]`;
+  }
+  if (adding.some((r) => removing.includes(r))) return `adding [${adding.join(',')}] and removing [${removing.join(',')}] overlap`;
+  // A reassignment must leave at least one replica behind when it completes.
+  if (removing.length > 0 && removing.length >= replicas.length) return `removing [${removing.join(',')}] would leave no replica`;
   return null;
+}
+
+function frozenList(xs: readonly number[] | null | undefined, fallback: readonly number[]): readonly number[] {
+  if (xs === null || xs === undefined) return fallback;
+  return xs.length === 0 ? NONE : Object.freeze([...xs]);
 }
 
 export class MetadataDelta {
@@ -240,7 +259,9 @@ export class MetadataDelta {
     const topic = this.#topicById(record.topicId);
     check(topic !== undefined, record, 'unknown topic id');
     check(record.partitionId === this.#partitions(topic).length, record, `partition ids are contiguous: expected ${this.#partitions(topic).length}`);
-    const problem = partitionShapeProblem(record.replicas, record.isr, record.leader);
+    const adding = frozenList(record.addingReplicas, NONE);
+    const removing = frozenList(record.removingReplicas, NONE);
+    const problem = partitionShapeProblem(record.replicas, record.isr, record.leader, adding, removing);
     check(problem === null, record, problem ?? '');
     check(Number.isSafeInteger(record.leaderEpoch) && record.leaderEpoch >= 0, record, 'negative leader epoch');
     check(Number.isSafeInteger(record.partitionEpoch) && record.partitionEpoch >= 0, record, 'negative partition epoch');
@@ -253,6 +274,8 @@ export class MetadataDelta {
         leader: record.leader,
         leaderEpoch: record.leaderEpoch,
         partitionEpoch: record.partitionEpoch,
+        addingReplicas: adding,
+        removingReplicas: removing,
       }),
     );
   }
@@ -262,13 +285,19 @@ export class MetadataDelta {
     check(topic !== undefined, record, 'unknown topic id');
     const current = this.#partitions(topic)[record.partitionId];
     check(current !== undefined, record, 'unknown partition');
-    check(record.leader !== NO_LEADER_CHANGE || record.isr !== null || record.replicas !== null, record, 'changes nothing');
+    const adding = frozenList(record.addingReplicas, current.addingReplicas);
+    const removing = frozenList(record.removingReplicas, current.removingReplicas);
+    check(
+      record.leader !== NO_LEADER_CHANGE || record.isr !== null || record.replicas !== null || (record.addingReplicas ?? null) !== null || (record.removingReplicas ?? null) !== null,
+      record,
+      'changes nothing',
+    );
     check(record.leader === NO_LEADER_CHANGE || record.leader === NO_LEADER || isBrokerId(record.leader), record, 'invalid leader');
     const leaderChanged = record.leader !== NO_LEADER_CHANGE;
     const replicas = record.replicas ?? current.replicas;
     const isr = record.isr ?? current.isr;
     const leader = leaderChanged ? record.leader : current.leader;
-    const problem = partitionShapeProblem(replicas, isr, leader);
+    const problem = partitionShapeProblem(replicas, isr, leader, adding, removing);
     check(problem === null, record, problem ?? '');
     this.#draft(topic)[record.partitionId] = Object.freeze({
       topicId: current.topicId,
@@ -278,6 +307,8 @@ export class MetadataDelta {
       leader,
       leaderEpoch: leaderChanged ? current.leaderEpoch + 1 : current.leaderEpoch,
       partitionEpoch: current.partitionEpoch + 1,
+      addingReplicas: adding,
+      removingReplicas: removing,
     });
   }
 

@@ -14,6 +14,26 @@ export interface PartitionImage {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * A reassignment in progress (both empty when none): `replicas` is then target ∪ original, the leader
+   * replicates to `addingReplicas` until they join the ISR, and completion drops `removingReplicas`.
+   */
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
+}
+
+/** The replicas a reassignment in progress moves to (`replicas` when none is in progress). */
+export function targetReplicas(p: PartitionImage): readonly number[] {
+  return p.removingReplicas.length === 0 ? p.replicas : p.replicas.filter((r) => !p.removingReplicas.includes(r));
+}
+
+/** The replicas before the reassignment in progress (`replicas` when none is). */
+export function originalReplicas(p: PartitionImage): readonly number[] {
+  return p.addingReplicas.length === 0 ? p.replicas : p.replicas.filter((r) => !p.addingReplicas.includes(r));
+}
+
+export function isReassigning(p: PartitionImage): boolean {
+  return p.addingReplicas.length > 0 || p.removingReplicas.length > 0;
 }
 
 export interface TopicImage {

@@ -23,8 +23,8 @@ export {
   type UnfenceBrokerRecord,
   type UnregisterBrokerRecord,
 } from './records.ts';
-export { RECORD_TYPE_CODES, RECORD_VERSIONS, encodeRecord, decodeRecord, encodeRecordBatch, decodeRecordBatch } from './codec.ts';
-export { MetadataImage, type BrokerImage, type ConfigMap, type PartitionImage, type TopicImage } from './image.ts';
+export { RECORD_TYPE_CODES, RECORD_VERSIONS, recordVersion, encodeRecord, decodeRecord, encodeRecordBatch, decodeRecordBatch } from './codec.ts';
+export { MetadataImage, isReassigning, originalReplicas, targetReplicas, type BrokerImage, type ConfigMap, type PartitionImage, type TopicImage } from './image.ts';
 export { MetadataDelta, apply, applyAll } from './delta.ts';
 export { imageToRecords, imageFromRecords, encodeSnapshot, decodeSnapshot, imagesEqual } from './snapshot.ts';
 export { imageInvariantViolations, type InvariantOptions } from './invariants.ts';
@@ -112,4 +112,19 @@ export {
   type ElectLeadersTopicPartitions,
   type ElectLeadersTopicResult,
 } from './controller/partitions.ts';
+export {
+  alterPartitionReassignments,
+  listPartitionReassignments,
+  type AlterPartitionReassignmentsRequest,
+  type AlterPartitionReassignmentsResponse,
+  type ListPartitionReassignmentsRequest,
+  type ListPartitionReassignmentsResponse,
+  type ListPartitionReassignmentsTopic,
+  type OngoingPartitionReassignment,
+  type OngoingTopicReassignment,
+  type ReassignablePartition,
+  type ReassignablePartitionResponse,
+  type ReassignableTopic,
+  type ReassignableTopicResponse,
+} from './controller/reassignments.ts';
 export { allocateProducerIds, PRODUCER_ID_BLOCK_SIZE, type AllocateProducerIdsRequest, type AllocateProducerIdsResponse } from './controller/producer-ids.ts';

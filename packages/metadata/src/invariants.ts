@@ -8,10 +8,13 @@
  *  - a partition with a leader: the leader is in the ISR, and every ISR member (the leader included) is
  *    registered, unfenced and not shutting down;
  *  - a partition without a leader: no ISR member could lead (each is unregistered, fenced or shutting down);
+ *  - a reassignment in progress: adding and removing replicas are distinct, disjoint and within the replicas,
+ *    removing leaves a replica behind, and not every target replica is in the ISR yet (the change that put
+ *    the last one in completes it);
  *  - epochs are non-negative; nextBrokerEpoch is above every broker's epoch;
  *  - topic configs belong to existing topics.
  */
-import type { MetadataImage } from './image.ts';
+import { isReassigning, targetReplicas, type MetadataImage } from './image.ts';
 import { NO_LEADER } from './records.ts';
 
 export interface InvariantOptions {
@@ -33,6 +36,15 @@ export function imageInvariantViolations(image: MetadataImage, opts: InvariantOp
       if (p.isr.length === 0) out.push(`${at}: empty ISR`);
       if (new Set(p.isr).size !== p.isr.length) out.push(`${at}: duplicate ISR members [${p.isr.join(',')}]`);
       for (const r of p.isr) if (!p.replicas.includes(r)) out.push(`${at}: ISR member ${r} is not a replica`);
+      if (isReassigning(p)) {
+        for (const [what, xs] of [['adding', p.addingReplicas], ['removing', p.removingReplicas]] as const) {
+          if (new Set(xs).size !== xs.length || !xs.every((r) => p.replicas.includes(r))) out.push(`${at}: ${what} replicas [${xs.join(',')}] are not a set within replicas`);
+        }
+        if (p.addingReplicas.some((r) => p.removingReplicas.includes(r))) out.push(`${at}: adding and removing replicas overlap`);
+        const target = targetReplicas(p);
+        if (target.length === 0) out.push(`${at}: removing every replica`);
+        else if (target.every((r) => p.isr.includes(r))) out.push(`${at}: every target replica [${target.join(',')}] is in the ISR but the reassignment did not complete`);
+      }
       if (p.leaderEpoch < 0 || p.partitionEpoch < 0) out.push(`${at}: negative epoch`);
       if (p.leader !== NO_LEADER) {
         if (!p.isr.includes(p.leader)) out.push(`${at}: leader ${p.leader} not in ISR [${p.isr.join(',')}]`);

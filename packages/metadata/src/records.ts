@@ -42,6 +42,12 @@ export interface PartitionRecord {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * A reassignment in progress (version 1): replicas being added (not yet caught up) and being removed (left
+   * when it completes). Absent or empty: none; version 0 records carry neither.
+   */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
 }
 
 /**
@@ -59,6 +65,9 @@ export interface PartitionChangeRecord {
   readonly isr: readonly number[] | null;
   /** null when the replicas do not change. */
   readonly replicas: readonly number[] | null;
+  /** Version 1: the reassignment's adding/removing replicas; null or absent when they do not change. */
+  readonly addingReplicas?: readonly number[] | null;
+  readonly removingReplicas?: readonly number[] | null;
 }
 
 /** A broker (re)registered: a new registration replaces the old one, always fenced until it catches up. */
@@ -160,13 +169,15 @@ export type MetadataRecordType = MetadataRecord['type'];
 /** One-line rendering for logs and test failures. */
 export function describeRecord(record: MetadataRecord): string {
   const list = (xs: readonly number[] | null): string => (xs === null ? '-' : `[${xs.join(',')}]`);
+  const reassigning = (adding: readonly number[] | null | undefined, removing: readonly number[] | null | undefined): string =>
+    (adding ?? null) === null && (removing ?? null) === null ? '' : ` adding=${list(adding ?? null)} removing=${list(removing ?? null)}`;
   switch (record.type) {
     case 'topic':
       return `topic ${record.name} id=${record.topicId}`;
     case 'partition':
-      return `partition ${record.topicId}/${record.partitionId} replicas=${list(record.replicas)} isr=${list(record.isr)} leader=${record.leader} le=${record.leaderEpoch} pe=${record.partitionEpoch}`;
+      return `partition ${record.topicId}/${record.partitionId} replicas=${list(record.replicas)} isr=${list(record.isr)} leader=${record.leader} le=${record.leaderEpoch} pe=${record.partitionEpoch}${reassigning(record.addingReplicas, record.removingReplicas)}`;
     case 'partition-change':
-      return `partition-change ${record.topicId}/${record.partitionId} leader=${record.leader === NO_LEADER_CHANGE ? '-' : record.leader} isr=${list(record.isr)} replicas=${list(record.replicas)}`;
+      return `partition-change ${record.topicId}/${record.partitionId} leader=${record.leader === NO_LEADER_CHANGE ? '-' : record.leader} isr=${list(record.isr)} replicas=${list(record.replicas)}${reassigning(record.addingReplicas, record.removingReplicas)}`;
     case 'register-broker':
       return `register-broker ${record.brokerId} epoch=${record.brokerEpoch} incarnation=${record.incarnationId} rack=${record.rack ?? '-'} fenced=${record.fenced} shutdown=${record.inControlledShutdown} listeners=${record.listeners.map((l) => `${l.name}://${l.host}:${l.port}`).join(',')}`;
     case 'unregister-broker':

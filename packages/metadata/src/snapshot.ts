@@ -42,6 +42,8 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
         leader: p.leader,
         leaderEpoch: p.leaderEpoch,
         partitionEpoch: p.partitionEpoch,
+        // Only a reassigning partition carries these (and is written at version 1).
+        ...(p.addingReplicas.length > 0 || p.removingReplicas.length > 0 ? { addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas } : {}),
       });
     }
   }
@@ -126,7 +128,9 @@ function partitionsEqual(a: PartitionImage, b: PartitionImage): boolean {
     a.leaderEpoch === b.leaderEpoch &&
     a.partitionEpoch === b.partitionEpoch &&
     listsEqual(a.replicas, b.replicas) &&
-    listsEqual(a.isr, b.isr)
+    listsEqual(a.isr, b.isr) &&
+    listsEqual(a.addingReplicas, b.addingReplicas) &&
+    listsEqual(a.removingReplicas, b.removingReplicas)
   );
 }
 

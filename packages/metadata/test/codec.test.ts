@@ -8,6 +8,7 @@ import {
   encodeRecordBatch,
   RECORD_TYPE_CODES,
   RECORD_VERSIONS,
+  recordVersion,
   RecordDecodeError,
   type MetadataRecord,
 } from '../src/index.ts';
@@ -24,6 +25,21 @@ export const samples: Record<string, MetadataRecord> = {
   'partition-change-leader': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 2, leader: 5, isr: null, replicas: null },
   'partition-change-isr': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 2, leader: -2, isr: [1, 2], replicas: null },
   'partition-change-all': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 2147483647, leader: -1, isr: [4], replicas: [4, 5, 6] },
+  'partition-reassigning': {
+    type: 'partition',
+    topicId: TOPIC_ID,
+    partitionId: 1,
+    replicas: [4, 5, 1, 2],
+    isr: [1, 2],
+    leader: 1,
+    leaderEpoch: 3,
+    partitionEpoch: 9,
+    addingReplicas: [4, 5],
+    removingReplicas: [1, 2],
+  },
+  'partition-change-reassign': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 1, leader: -2, isr: null, replicas: [4, 1, 2], addingReplicas: [4], removingReplicas: [2] },
+  'partition-change-complete': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 1, leader: 4, isr: [4, 1], replicas: [4, 1], addingReplicas: [], removingReplicas: [] },
+  'partition-change-adding-only': { type: 'partition-change', topicId: TOPIC_ID, partitionId: 1, leader: -2, isr: null, replicas: null, addingReplicas: [3], removingReplicas: null },
   'register-broker': {
     type: 'register-broker',
     brokerId: 1001,
@@ -93,10 +109,34 @@ describe('record codec', () => {
     it(`round-trips ${name}`, () => {
       const bytes = encodeRecord(record);
       expect(bytes[0]).toBe(RECORD_TYPE_CODES[record.type]);
-      expect(bytes[1]).toBe(RECORD_VERSIONS[record.type]);
-      expect(decodeRecord(bytes)).toEqual(record);
+      expect(bytes[1]).toBe(recordVersion(record));
+      expect(bytes[1]).toBeLessThanOrEqual(RECORD_VERSIONS[record.type]);
+      expect(decodeRecord(bytes)).toStrictEqual(record);
     });
   }
+
+  it('writes reassignment fields at version 1 and everything else at the version-0 bytes older nodes read', () => {
+    expect(recordVersion(samples['partition']!)).toBe(0);
+    expect(recordVersion(samples['partition-reassigning']!)).toBe(1);
+    expect(recordVersion(samples['partition-change-isr']!)).toBe(0);
+    expect(recordVersion(samples['partition-change-complete']!)).toBe(1);
+    // Empty reassignment lists in a partition record carry nothing version 0 cannot: written as version 0.
+    const empty = { ...samples['partition'], addingReplicas: [], removingReplicas: [] } as MetadataRecord;
+    expect(encodeRecord(empty)).toEqual(encodeRecord(samples['partition']!));
+  });
+
+  it('refuses version-1 partition records without reassignment fields (they would not re-encode to the same bytes)', () => {
+    const v0 = encodeRecord(samples['partition']!);
+    const v1 = new Uint8Array([...v0, 0, 0]);
+    v1[1] = 1;
+    expect(() => decodeRecord(v1)).toThrow(/version 1 without a reassignment/);
+    const change = encodeRecord(samples['partition-change-isr']!);
+    const changeV1 = new Uint8Array([...change, 0, 0]);
+    changeV1[1] = 1;
+    expect(() => decodeRecord(changeV1)).toThrow(/version 1 without reassignment fields/);
+    // A version-0 record with the version-1 fields appended is trailing garbage.
+    expect(() => decodeRecord(new Uint8Array([...v0, 1, 2, 1, 2]))).toThrow(RecordDecodeError);
+  });
 
   it('matches the byte fixtures (UPDATE_GOLDEN=1 rewrites them)', () => {
     const actual = Object.entries(samples)

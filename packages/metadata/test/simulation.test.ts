@@ -57,6 +57,12 @@ describe('seeded operation sequences keep the invariants after every step', () =
     expect(totals['delete 0']).toBeGreaterThan(0);
     expect(totals['unregister 0']).toBeGreaterThan(0);
     expect(seen('elect 0 changed') + seen('elect 1 changed')).toBeGreaterThan(0);
+    expect(totals['reassign target 0 in progress']).toBeGreaterThan(0);
+    expect(totals['reassign target 0 done']).toBeGreaterThan(0); // completed at once (the ISR held the target)
+    expect(totals['reassign target 39']).toBeGreaterThan(0); // INVALID_REPLICA_ASSIGNMENT (unregistered broker)
+    expect(totals['reassign cancel 85']).toBeGreaterThan(0); // NO_REASSIGNMENT_IN_PROGRESS
+    expect(totals['reassign cancel 0 done']).toBeGreaterThan(0);
+    expect(seen('reassignment completed')).toBeGreaterThan(0); // through AlterPartition
   }, 120_000);
 
   it('a long run, replay checked every 25 steps', () => {

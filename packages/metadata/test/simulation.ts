@@ -9,6 +9,7 @@ import {
   allocateProducerIds,
   AlterConfigOp,
   alterPartition,
+  alterPartitionReassignments,
   applyAll,
   BrokerSessions,
   brokerHeartbeat,
@@ -176,9 +177,30 @@ export function runSimulation(opts: SimulationOptions): SimulationReport {
         const name = TOPIC_NAMES[rng.int(TOPIC_NAMES.length)]!;
         const r = commit(deleteTopics(image, { topics: [{ name, topicId: null }] }, ctx));
         count(`delete ${r.responses[0]!.errorCode}`);
+      } else if (roll < 82) {
+        op = 'reassign';
+        const pick = randomPartition();
+        if (pick === null) continue;
+        const { topic, partition } = pick;
+        // Sometimes a cancel (of nothing, often), else 1-3 distinct random brokers (registered or not).
+        let target: number[] | null = null;
+        if (rng.int(4) !== 0) {
+          // Mostly registered brokers (an unregistered one is INVALID_REPLICA_ASSIGNMENT).
+          const registered = [...image.brokers.keys()];
+          const pool = registered.length > 0 && rng.int(4) !== 0 ? registered : Array.from({ length: brokerCount }, (_, i) => i + 1);
+          const n = 1 + rng.int(Math.min(3, pool.length));
+          target = [];
+          for (let i = 0; i < n; i++) target.push(pool.splice(rng.int(pool.length), 1)[0]!);
+        }
+        const r = commit(alterPartitionReassignments(image, { topics: [{ name: topic.name, partitions: [{ partitionIndex: partition.partitionId, replicas: target }] }] }, ctx));
+        const result = r.responses[0]!.partitions[0]!;
+        const after = image.partition(topic.topicId, partition.partitionId)!;
+        count(`reassign ${target === null ? 'cancel' : 'target'} ${result.errorCode}${result.errorCode === 0 ? (after.addingReplicas.length + after.removingReplicas.length > 0 ? ' in progress' : ' done') : ''}`);
       } else if (roll < 85) {
         op = 'alter-partition';
-        const pick = randomPartition();
+        // Half the time a reassigning partition, if any (its leader completes reassignments).
+        const reassigning = image.sortedTopics().flatMap((t) => t.partitions.filter((p) => p.leader !== -1 && p.addingReplicas.length + p.removingReplicas.length > 0).map((p) => ({ topic: t, partition: p })));
+        const pick = reassigning.length > 0 && rng.int(2) === 0 ? reassigning[rng.int(reassigning.length)]! : randomPartition();
         if (pick === null) continue;
         const { topic, partition } = pick;
         if (partition.leader === -1) count('alter-partition on a leaderless partition');
@@ -208,6 +230,10 @@ export function runSimulation(opts: SimulationOptions): SimulationReport {
           }),
         );
         count(`alter-partition ${r.errorCode || (r.topics[0]?.partitions[0]?.errorCode ?? 'none')}`);
+        const after = image.partition(topic.topicId, partition.partitionId);
+        if (partition.addingReplicas.length + partition.removingReplicas.length > 0 && after !== undefined && after.addingReplicas.length + after.removingReplicas.length === 0) {
+          count(after.leader !== partition.leader ? 'reassignment completed, leader moved' : 'reassignment completed');
+        }
       } else if (roll < 89) {
         op = 'elect';
         const type = rng.int(3) === 0 ? 1 : 0;

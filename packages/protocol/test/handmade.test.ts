@@ -123,6 +123,52 @@ describe('hand-verified request bytes', () => {
     expect(Buffer.concat(encodeResponse(ApiKey.ElectLeaders, 1, 7, results)).subarray(4).toString('hex')).toBe(response.toString('hex'));
   });
 
+  it('AlterPartitionReassignments v0 request with a target and a cancel (null compact array)', () => {
+    const request = hex(`
+      002d 0000 00000007            # api key 45, version 0, correlation id 7
+      0004 74726962                 # client id "trib"
+      00                            # header tagged fields
+      00007530                      # timeout 30000 ms
+      02 02 74                      # 1 topic, compact string "t"
+      03                            # 2 partitions
+      00000000 04 00000001 00000002 00000003 00   # partition 0 -> [1, 2, 3], tagged fields
+      00000001 00 00                # partition 1: null replicas (cancel), tagged fields
+      00                            # topic tagged fields
+      00                            # body tagged fields`);
+    const { header, bodyOffset } = readRequestHeader(request);
+    expect(header).toEqual({ apiKey: 45, apiVersion: 0, correlationId: 7, clientId: 'trib' });
+    const body = { timeoutMs: 30000, topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [1, 2, 3] }, { partitionIndex: 1, replicas: null }] }] };
+    expect(decodeRequestBody(45, 0, request, bodyOffset)).toEqual(body);
+    expect(Buffer.concat(encodeRequest(45, 0, 7, 'trib', body)).subarray(4).toString('hex')).toBe(request.toString('hex'));
+  });
+
+  it('ListPartitionReassignments v0 request for everything (null topics) and a response (header v1)', () => {
+    const request = hex(`
+      002e 0000 00000007            # api key 46, version 0, correlation id 7
+      0004 74726962                 # client id "trib"
+      00                            # header tagged fields
+      0000ea60                      # timeout 60000 ms
+      00                            # compact nullable array: null (every reassignment)
+      00                            # body tagged fields`);
+    const { bodyOffset } = readRequestHeader(request);
+    const body = { timeoutMs: 60000, topics: null };
+    expect(decodeRequestBody(46, 0, request, bodyOffset)).toEqual(body);
+    expect(Buffer.concat(encodeRequest(46, 0, 7, 'trib', body)).subarray(4).toString('hex')).toBe(request.toString('hex'));
+
+    const response = hex(`
+      00000007 00                   # correlation id, header tagged fields (flexible response header v1)
+      00000000 0000 00              # throttle 0, error code 0, null error message
+      02 02 74                      # 1 topic "t"
+      02 00000000                   # 1 partition: 0
+      04 00000002 00000003 00000004 # replicas [2, 3, 4]
+      02 00000004                   # adding [4]
+      02 00000001                   # removing [1]
+      00 00 00                      # partition, topic and body tagged fields`);
+    const result = { throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, replicas: [2, 3, 4], addingReplicas: [4], removingReplicas: [1] }] }] };
+    expect(decodeResponse(ApiKey.ListPartitionReassignments, 0, response).body).toEqual(result);
+    expect(Buffer.concat(encodeResponse(ApiKey.ListPartitionReassignments, 0, 7, result)).subarray(4).toString('hex')).toBe(response.toString('hex'));
+  });
+
   it('OffsetForLeaderEpoch v4 request from a consumer and its response (flexible: compact arrays, tagged sections)', () => {
     const request = hex(`
       0017 0004 00000003            # api key 23, version 4, correlation id 3

@@ -51,7 +51,7 @@ describe('every advertised version', () => {
       ApiKey.InitProducerId, ApiKey.DeleteRecords, ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat,
       ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.DeleteGroups, ApiKey.OffsetDelete,
       ApiKey.DescribeQuorum,
-      ApiKey.ElectLeaders, ApiKey.OffsetForLeaderEpoch,
+      ApiKey.ElectLeaders, ApiKey.OffsetForLeaderEpoch, ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
     ] as number[]);
     expect(advertisedApis.map((a) => a.apiKey).filter((k) => !tested.has(k))).toEqual([]);
   });
@@ -183,6 +183,33 @@ describe('every advertised version', () => {
       }
       const all = await call(ApiKey.ElectLeaders, v, { electionType: 0, topicPartitions: null, timeoutMs: 5000 });
       expect(all.replicaElectionResults, `v${v} all`).toEqual([]);
+    }
+  });
+
+  it('AlterPartitionReassignments and ListPartitionReassignments: per-partition codes from the controller; nothing in progress on one node', async () => {
+    for (const v of range(ApiKey.AlterPartitionReassignments)) {
+      const res = await call(ApiKey.AlterPartitionReassignments, v, {
+        timeoutMs: 5000,
+        topics: [
+          { name: 'matrix', partitions: [{ partitionIndex: 0, replicas: [node.nodeId] }, { partitionIndex: 0, replicas: null }] },
+          { name: 'matrix', partitions: [] },
+          { name: 'no-such-topic', partitions: [{ partitionIndex: 0, replicas: [node.nodeId] }] },
+        ],
+      });
+      expect(res.errorCode, `v${v}`).toBe(0);
+      // The same partition twice is INVALID_REQUEST (42) for both; then a lone cancel finds nothing (85), a foreign broker 39.
+      expect(res.responses.map((t: any) => t.partitions.map((p: any) => p.errorCode)), `v${v}`).toEqual([[42, 42], [], [3]]);
+      const cancel = await call(ApiKey.AlterPartitionReassignments, v, { timeoutMs: 5000, topics: [{ name: 'matrix', partitions: [{ partitionIndex: 0, replicas: null }] }] });
+      expect(cancel.responses[0].partitions[0], `v${v}`).toMatchObject({ partitionIndex: 0, errorCode: 85, errorMessage: expect.any(String) });
+      const foreign = await call(ApiKey.AlterPartitionReassignments, v, { timeoutMs: 5000, topics: [{ name: 'matrix', partitions: [{ partitionIndex: 0, replicas: [node.nodeId + 1000] }] }] });
+      expect(foreign.responses[0].partitions[0].errorCode, `v${v}`).toBe(39);
+      const same = await call(ApiKey.AlterPartitionReassignments, v, { timeoutMs: 5000, topics: [{ name: 'matrix', partitions: [{ partitionIndex: 0, replicas: [node.nodeId] }] }] });
+      expect(same.responses[0].partitions[0].errorCode, `v${v}`).toBe(0);
+    }
+    for (const v of range(ApiKey.ListPartitionReassignments)) {
+      expect(await call(ApiKey.ListPartitionReassignments, v, { timeoutMs: 5000, topics: null }), `v${v}`).toEqual({ throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [] });
+      const named = await call(ApiKey.ListPartitionReassignments, v, { timeoutMs: 5000, topics: [{ name: 'matrix', partitionIndexes: [0, 9] }, { name: 'no-such-topic', partitionIndexes: [0] }] });
+      expect(named.topics, `v${v}`).toEqual([]);
     }
   });
 

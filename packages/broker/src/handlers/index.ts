@@ -17,6 +17,8 @@ import { groupHandlers } from './groups.ts';
 import { handleDescribeQuorum } from './describe-quorum.ts';
 import { handleElectLeaders } from './elect-leaders.ts';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
+import { handleAlterPartitionReassignments } from './alter-partition-reassignments.ts';
+import { handleListPartitionReassignments } from './list-partition-reassignments.ts';
 
 export type Handler = (broker: Broker, ctx: RequestContext, body: any) => Promise<HandlerResult>;
 
@@ -39,4 +41,6 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   ...groupHandlers,
   [ApiKey.ElectLeaders, handleElectLeaders],
   [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch],
+  [ApiKey.AlterPartitionReassignments, handleAlterPartitionReassignments],
+  [ApiKey.ListPartitionReassignments, handleListPartitionReassignments],
 ]);

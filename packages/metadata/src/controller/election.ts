@@ -11,7 +11,7 @@
  * Records carry no epochs; replay bumps them (leader change → leaderEpoch + 1; any change → partitionEpoch + 1).
  */
 import { applyAll } from '../delta.ts';
-import type { MetadataImage, PartitionImage } from '../image.ts';
+import { isReassigning, targetReplicas, type MetadataImage, type PartitionImage } from '../image.ts';
 import { NO_LEADER, NO_LEADER_CHANGE, type MetadataRecord, type PartitionChangeRecord } from '../records.ts';
 
 export interface LeaderAndIsrOptions {
@@ -26,8 +26,22 @@ function sameMembers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** The change record taking a partition to (leader, isr), or null when that is where it is. */
-export function partitionChange(partition: PartitionImage, leader: number, isr: readonly number[]): PartitionChangeRecord | null {
+/**
+ * The change record taking a partition to (leader, isr), or null when that is where it is. A reassignment in
+ * progress completes in the same record once every target replica is in the new ISR (Kafka's
+ * completeReassignmentIfNeeded): replicas = target, the ISR keeps only target replicas, and a leader being
+ * removed hands over to the first target replica in the ISR that `acceptable` allows.
+ */
+export function partitionChange(
+  partition: PartitionImage,
+  leader: number,
+  isr: readonly number[],
+  acceptable: (brokerId: number) => boolean = () => true,
+): PartitionChangeRecord | null {
+  if (isReassigning(partition)) {
+    const target = targetReplicas(partition);
+    if (target.every((r) => isr.includes(r))) return completedReassignment(partition, target, leader, isr, acceptable);
+  }
   const leaderChanged = leader !== partition.leader;
   const isrChanged = !sameMembers(isr, partition.isr);
   if (!leaderChanged && !isrChanged) return null;
@@ -38,6 +52,27 @@ export function partitionChange(partition: PartitionImage, leader: number, isr: 
     leader: leaderChanged ? leader : NO_LEADER_CHANGE,
     isr: isrChanged ? [...isr] : null,
     replicas: null,
+  };
+}
+
+function completedReassignment(
+  partition: PartitionImage,
+  target: readonly number[],
+  leader: number,
+  isr: readonly number[],
+  acceptable: (brokerId: number) => boolean,
+): PartitionChangeRecord {
+  const newIsr = isr.filter((r) => target.includes(r));
+  const newLeader = leader === NO_LEADER || target.includes(leader) ? leader : bestLeader(target, newIsr, false, acceptable);
+  return {
+    type: 'partition-change',
+    topicId: partition.topicId,
+    partitionId: partition.partitionId,
+    leader: newLeader !== partition.leader ? newLeader : NO_LEADER_CHANGE,
+    isr: sameMembers(newIsr, partition.isr) ? null : newIsr,
+    replicas: sameMembers(target, partition.replicas) ? null : [...target],
+    addingReplicas: [],
+    removingReplicas: [],
   };
 }
 
@@ -67,7 +102,7 @@ export function leaderAndIsrChange(image: MetadataImage, partition: PartitionIma
       : bestLeader(partition.replicas, isr, opts.uncleanOk, acceptable);
   if (leader !== NO_LEADER && !isr.includes(leader)) isr = [leader]; // unclean: the ISR restarts from the new leader
   else if (isr.length === 0) isr = partition.isr; // never empty
-  return partitionChange(partition, leader, isr);
+  return partitionChange(partition, leader, isr, acceptable);
 }
 
 /** Accumulates an operation's records on a working image, so later steps see earlier ones (and bad records fail now). */

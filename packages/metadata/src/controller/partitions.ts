@@ -99,7 +99,9 @@ export function alterPartition(image: MetadataImage, request: AlterPartitionRequ
         fail(errorCode);
         continue;
       }
-      const change = partitionChange(partition, partition.leader, data.newIsrWithEpochs.map((m) => m.brokerId));
+      // The last adding replica joining the ISR completes a reassignment (possibly moving the leadership).
+      const acceptable = acceptableLeader(builder.image, { brokerToRemove: NO_LEADER, brokerToAdd: NO_LEADER });
+      const change = partitionChange(partition, partition.leader, data.newIsrWithEpochs.map((m) => m.brokerId), acceptable);
       if (change !== null) builder.add(change);
       const after = builder.image.partition(t.topicId, data.partitionIndex)!;
       results.push({
@@ -175,7 +177,7 @@ export function electLeaders(image: MetadataImage, request: ElectLeadersRequest)
       }
       const outcome = request.electionType === ElectionType.PREFERRED ? preferredElection(builder.image, partition) : uncleanElection(builder.image, partition);
       if (outcome.leader !== null) {
-        const change = partitionChange(partition, outcome.leader, outcome.isr);
+        const change = partitionChange(partition, outcome.leader, outcome.isr, acceptableLeader(builder.image, { brokerToRemove: NO_LEADER, brokerToAdd: NO_LEADER }));
         if (change !== null) builder.add(change);
       }
       if (all && outcome.errorCode === ErrorCode.ELECTION_NOT_NEEDED) continue;

@@ -1490,6 +1490,97 @@ export interface ElectLeadersResponse_PartitionResult {
   errorMessage: string | null;
 }
 
+export interface AlterPartitionReassignmentsRequest {
+  /** v0+, default 60000 */
+  timeoutMs: number;
+  /** v0+ */
+  topics: AlterPartitionReassignmentsRequest_ReassignableTopic[];
+}
+
+export interface AlterPartitionReassignmentsRequest_ReassignableTopic {
+  /** v0+ */
+  name: string;
+  /** v0+ */
+  partitions: AlterPartitionReassignmentsRequest_ReassignablePartition[];
+}
+
+export interface AlterPartitionReassignmentsRequest_ReassignablePartition {
+  /** v0+ */
+  partitionIndex: number;
+  /** v0+, nullable v0+, default null */
+  replicas: number[] | null;
+}
+
+export interface AlterPartitionReassignmentsResponse {
+  /** v0+ */
+  throttleTimeMs: number;
+  /** v0+ */
+  errorCode: number;
+  /** v0+, nullable v0+ */
+  errorMessage: string | null;
+  /** v0+ */
+  responses: AlterPartitionReassignmentsResponse_ReassignableTopicResponse[];
+}
+
+export interface AlterPartitionReassignmentsResponse_ReassignableTopicResponse {
+  /** v0+ */
+  name: string;
+  /** v0+ */
+  partitions: AlterPartitionReassignmentsResponse_ReassignablePartitionResponse[];
+}
+
+export interface AlterPartitionReassignmentsResponse_ReassignablePartitionResponse {
+  /** v0+ */
+  partitionIndex: number;
+  /** v0+ */
+  errorCode: number;
+  /** v0+, nullable v0+ */
+  errorMessage: string | null;
+}
+
+export interface ListPartitionReassignmentsRequest {
+  /** v0+, default 60000 */
+  timeoutMs: number;
+  /** v0+, nullable v0+, default null */
+  topics: ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics[] | null;
+}
+
+export interface ListPartitionReassignmentsRequest_ListPartitionReassignmentsTopics {
+  /** v0+ */
+  name: string;
+  /** v0+ */
+  partitionIndexes: number[];
+}
+
+export interface ListPartitionReassignmentsResponse {
+  /** v0+ */
+  throttleTimeMs: number;
+  /** v0+ */
+  errorCode: number;
+  /** v0+, nullable v0+ */
+  errorMessage: string | null;
+  /** v0+ */
+  topics: ListPartitionReassignmentsResponse_OngoingTopicReassignment[];
+}
+
+export interface ListPartitionReassignmentsResponse_OngoingTopicReassignment {
+  /** v0+ */
+  name: string;
+  /** v0+ */
+  partitions: ListPartitionReassignmentsResponse_OngoingPartitionReassignment[];
+}
+
+export interface ListPartitionReassignmentsResponse_OngoingPartitionReassignment {
+  /** v0+ */
+  partitionIndex: number;
+  /** v0+ */
+  replicas: number[];
+  /** v0+ */
+  addingReplicas: number[];
+  /** v0+ */
+  removingReplicas: number[];
+}
+
 /** Request body type by api key. */
 export interface RequestBodies {
   18: ApiVersionsRequest;
@@ -1521,6 +1612,8 @@ export interface RequestBodies {
   17: SaslHandshakeRequest;
   55: DescribeQuorumRequest;
   43: ElectLeadersRequest;
+  45: AlterPartitionReassignmentsRequest;
+  46: ListPartitionReassignmentsRequest;
 }
 
 /** Response body type by api key. */
@@ -1554,4 +1647,6 @@ export interface ResponseBodies {
   17: SaslHandshakeResponse;
   55: DescribeQuorumResponse;
   43: ElectLeadersResponse;
+  45: AlterPartitionReassignmentsResponse;
+  46: ListPartitionReassignmentsResponse;
 }

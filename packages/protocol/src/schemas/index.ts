@@ -28,6 +28,8 @@ import { offsetDelete } from './offsetDelete.ts';
 import { saslHandshake } from './saslHandshake.ts';
 import { describeQuorum } from './describeQuorum.ts';
 import { electLeaders } from './electLeaders.ts';
+import { alterPartitionReassignments } from './alterPartitionReassignments.ts';
+import { listPartitionReassignments } from './listPartitionReassignments.ts';
 
 export const allApis = [
   apiVersions,
@@ -59,4 +61,6 @@ export const allApis = [
   saslHandshake,
   describeQuorum,
   electLeaders,
+  alterPartitionReassignments,
+  listPartitionReassignments,
 ] as const;

@@ -1,0 +1,177 @@
+/**
+ * The pure half of `trib partition reassign`: plans in kafka-reassign-partitions' JSON shape
+ * (`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3]}]}`), a balanced plan for a broker
+ * list, and the verification of a plan against the controller's reassignments and the cluster's metadata.
+ */
+import type { OngoingReassignment, PartitionMetadata } from '@tributary/client';
+import { UsageError } from './context.ts';
+
+export interface PlanPartition {
+  topic: string;
+  partition: number;
+  replicas: number[];
+}
+
+export interface ReassignmentPlan {
+  version: 1;
+  partitions: PlanPartition[];
+}
+
+/** A plan names at most this many partitions (it is read whole and sent in one request). */
+export const MAX_PLAN_PARTITIONS = 100_000;
+const INT32_MAX = 2_147_483_647;
+
+const byPartition = (a: PlanPartition, b: PlanPartition): number => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1);
+
+export function planOf(partitions: PlanPartition[]): ReassignmentPlan {
+  return { version: 1, partitions: [...partitions].sort(byPartition) };
+}
+
+/**
+ * Kafka's rack-unaware replica assignment (AdminUtils.assignReplicasToBrokers), made deterministic: partition i
+ * of a topic leads on broker (start + i) mod n and its followers walk on from there with a shift that grows each
+ * time the partitions wrap around the brokers. `start` continues across topics so their leaders interleave.
+ */
+export function generatePlan(topics: readonly { name: string; partitions: readonly { partition: number; replicas: readonly number[] }[] }[], brokerIds: readonly number[]): ReassignmentPlan {
+  const brokers = [...new Set(brokerIds)].sort((a, b) => a - b);
+  const n = brokers.length;
+  if (n === 0) throw new UsageError('--brokers must name at least one broker');
+  const out: PlanPartition[] = [];
+  let start = 0;
+  for (const t of [...topics].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const partitions = [...t.partitions].sort((a, b) => a.partition - b.partition);
+    let shift = 0;
+    partitions.forEach((p, i) => {
+      const rf = p.replicas.length;
+      if (rf > n) throw new UsageError(`${t.name}-${p.partition} has ${rf} replicas but --brokers names only ${n} broker(s); name at least ${rf}`);
+      if (i > 0 && i % n === 0) shift++;
+      const first = (start + i) % n;
+      const replicas = [brokers[first]!];
+      for (let j = 0; j < rf - 1; j++) replicas.push(brokers[(first + 1 + ((shift + j) % (n - 1))) % n]!);
+      out.push({ topic: t.name, partition: p.partition, replicas });
+    });
+    start = (start + partitions.length) % n;
+  }
+  return planOf(out);
+}
+
+/** Parses and checks a plan file; every problem names the entry. */
+export function parsePlan(text: string, source: string): ReassignmentPlan {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${source} is not JSON: ${(err as Error).message}`);
+  }
+  const partitions = (doc as { partitions?: unknown } | null)?.partitions;
+  if (typeof doc !== 'object' || doc === null || !Array.isArray(partitions)) throw new UsageError(`${source} must be {"version":1,"partitions":[...]}`);
+  const version = (doc as { version?: unknown }).version;
+  if (version !== undefined && version !== 1) throw new UsageError(`${source}: version ${JSON.stringify(version)} is not supported (only 1)`);
+  if (partitions.length === 0) throw new UsageError(`${source} names no partitions`);
+  if (partitions.length > MAX_PLAN_PARTITIONS) throw new UsageError(`${source} names ${partitions.length} partitions, more than ${MAX_PLAN_PARTITIONS}; split it`);
+  const seen = new Set<string>();
+  const out: PlanPartition[] = [];
+  partitions.forEach((entry: unknown, i) => {
+    const at = `${source}: partitions[${i}]`;
+    const e = entry as { topic?: unknown; partition?: unknown; replicas?: unknown } | null;
+    if (typeof e !== 'object' || e === null) throw new UsageError(`${at} is not an object`);
+    if (typeof e.topic !== 'string' || e.topic === '') throw new UsageError(`${at}.topic must be a topic name`);
+    const isId = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= INT32_MAX;
+    if (!isId(e.partition)) throw new UsageError(`${at}.partition must be an integer in 0..${INT32_MAX}`);
+    if (!Array.isArray(e.replicas) || e.replicas.length === 0 || !e.replicas.every(isId)) throw new UsageError(`${at}.replicas must be a non-empty list of broker ids`);
+    const replicas = e.replicas as number[];
+    if (new Set(replicas).size !== replicas.length) throw new UsageError(`${at}.replicas [${replicas.join(',')}] names a broker twice`);
+    const key = `${e.topic}-${e.partition}`;
+    if (seen.has(key)) throw new UsageError(`${at}: ${key} appears more than once`);
+    seen.add(key);
+    out.push({ topic: e.topic, partition: e.partition, replicas: [...replicas] });
+  });
+  return planOf(out);
+}
+
+export type VerifyState = 'complete' | 'in-progress' | 'mismatch' | 'missing';
+
+export interface VerifyLine {
+  topic: string;
+  partition: number;
+  state: VerifyState;
+  /** The plan's replicas. */
+  target: number[];
+  /** The partition's replicas now (the union while it moves; [] when missing). */
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+  /** Target replicas in the ISR: a replica joins once it has caught up with the leader. */
+  inSync: number;
+  /** A reassignment runs, but towards other replicas than the plan's (someone changed it). */
+  otherTarget: boolean;
+}
+
+const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function verifyPartition(plan: PlanPartition, ongoing: OngoingReassignment | undefined, md: PartitionMetadata | undefined): VerifyLine {
+  const base = { topic: plan.topic, partition: plan.partition, target: plan.replicas };
+  if (md === undefined && ongoing === undefined) {
+    return { ...base, state: 'missing', replicas: [], addingReplicas: [], removingReplicas: [], inSync: 0, otherTarget: false };
+  }
+  const isr = md?.isr ?? [];
+  const inSync = plan.replicas.filter((r) => isr.includes(r)).length;
+  if (ongoing !== undefined) {
+    const ongoingTarget = ongoing.replicas.filter((r) => !ongoing.removingReplicas.includes(r));
+    return {
+      ...base,
+      state: 'in-progress',
+      replicas: ongoing.replicas,
+      addingReplicas: ongoing.addingReplicas,
+      removingReplicas: ongoing.removingReplicas,
+      inSync,
+      otherTarget: !sameList(ongoingTarget, plan.replicas),
+    };
+  }
+  const replicas = md!.replicas;
+  const complete = sameList(replicas, plan.replicas);
+  return { ...base, state: complete ? 'complete' : 'mismatch', replicas, addingReplicas: [], removingReplicas: [], inSync: complete ? plan.replicas.length : inSync, otherTarget: false };
+}
+
+export function verifyLineText(l: VerifyLine): string {
+  const name = `${l.topic}-${l.partition}`;
+  switch (l.state) {
+    case 'complete':
+      return `Reassignment of partition ${name} is complete: replicas [${l.target.join(',')}]`;
+    case 'in-progress': {
+      const towards = l.otherTarget ? ` (towards other replicas than the plan's [${l.target.join(',')}])` : '';
+      return `Reassignment of partition ${name} is still in progress: ${l.inSync}/${l.target.length} target replicas in sync, adding [${l.addingReplicas.join(',')}], removing [${l.removingReplicas.join(',')}]${towards}`;
+    }
+    case 'mismatch':
+      return `There is no active reassignment of partition ${name}, but its replicas are [${l.replicas.join(',')}], not the plan's [${l.target.join(',')}]`;
+    case 'missing':
+      return `Partition ${name} does not exist`;
+  }
+}
+
+export interface VerifySummary {
+  complete: number;
+  inProgress: number;
+  failed: number;
+  /** Target replicas in sync over all plan replicas: the progress a bar shows. */
+  inSyncReplicas: number;
+  targetReplicas: number;
+}
+
+export function summarize(lines: readonly VerifyLine[]): VerifySummary {
+  return {
+    complete: lines.filter((l) => l.state === 'complete').length,
+    inProgress: lines.filter((l) => l.state === 'in-progress').length,
+    failed: lines.filter((l) => l.state === 'mismatch' || l.state === 'missing').length,
+    inSyncReplicas: lines.reduce((s, l) => s + l.inSync, 0),
+    targetReplicas: lines.reduce((s, l) => s + l.target.length, 0),
+  };
+}
+
+/** `[########------------] 4/10 partitions complete, 21/30 target replicas in sync` for a terminal line. */
+export function progressBar(s: VerifySummary, widthChars = 30): string {
+  const total = s.complete + s.inProgress + s.failed;
+  const fraction = s.targetReplicas === 0 ? 1 : s.inSyncReplicas / s.targetReplicas;
+  const filled = Math.min(widthChars, Math.max(0, Math.round(fraction * widthChars)));
+  return `[${'#'.repeat(filled)}${'-'.repeat(widthChars - filled)}] ${s.complete}/${total} partitions complete, ${s.inSyncReplicas}/${s.targetReplicas} target replicas in sync`;
+}

@@ -1,0 +1,98 @@
+/**
+ * `trib partition reassign` against a real single node in this process: generate, execute, verify, cancel, and
+ * the refusals (a broker the cluster does not have, a bad plan file). One node cannot move a replica anywhere,
+ * so a reassignment here completes at once or is refused; the moving case is covered in @tributary/controller
+ * and @tributary/metadata.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@tributary/common';
+import { startNode, type RunningNode } from '@tributary/server';
+import { trib as tribWith } from './helpers.ts';
+
+let node: RunningNode;
+let dir: string;
+let bootstrap: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'trib-reassign-'));
+  node = await startNode({ overrides: { listeners: 'PLAINTEXT://127.0.0.1:0', 'log.dirs': join(dir, 'logs') }, logger: silentLogger });
+  bootstrap = `${node.host}:${node.port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const trib = (args: string[]): ReturnType<typeof tribWith> => tribWith(['-b', bootstrap, ...args]);
+
+function planFile(name: string, plan: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof plan === 'string' ? plan : JSON.stringify(plan));
+  return file;
+}
+
+describe('trib partition reassign on one node', () => {
+  it('generates a plan, executes it, verifies it complete, and finds nothing to cancel', async () => {
+    expect((await trib(['topic', 'create', 'moves', '--partitions', '2', '--replication-factor', '1'])).code).toBe(0);
+    const generated = await trib(['partition', 'reassign', '--generate', '--topics', 'moves', '--brokers', String(node.nodeId)]);
+    expect(generated.stderr).toBe('');
+    expect(generated.code).toBe(0);
+    const lines = generated.stdout.trim().split('\n');
+    expect(lines[0]).toBe('Current partition replica assignment');
+    expect(lines[3]).toBe('Proposed partition reassignment configuration');
+    const proposed = JSON.parse(lines[4]!);
+    expect(proposed).toEqual({ version: 1, partitions: [0, 1].map((partition) => ({ topic: 'moves', partition, replicas: [node.nodeId] })) });
+    const plan = planFile('plan.json', lines[4]!);
+
+    const executed = await trib(['partition', 'reassign', '--execute', '--plan', plan]);
+    expect(executed).toMatchObject({ code: 0, stderr: '' });
+    expect(executed.stdout).toContain(JSON.stringify(proposed)); // the current assignment, for a rollback
+    expect(executed.stdout).toContain('Successfully started partition reassignments for moves-0, moves-1');
+
+    const verified = await trib(['partition', 'reassign', '--verify', '--plan', plan, '--wait', '--interval-ms', '50', '--timeout-ms', '5000']);
+    expect(verified).toMatchObject({ code: 0, stderr: '' });
+    expect(verified.stdout.trim().split('\n')).toEqual([
+      `Reassignment of partition moves-0 is complete: replicas [${node.nodeId}]`,
+      `Reassignment of partition moves-1 is complete: replicas [${node.nodeId}]`,
+      '[##############################] 2/2 partitions complete, 2/2 target replicas in sync',
+    ]);
+    const json = await trib(['--json', 'partition', 'reassign', '--verify', '--plan', plan]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ complete: 2, inProgress: 0, failed: 0, partitions: [{ state: 'complete' }, { state: 'complete' }] });
+
+    const cancelled = await trib(['partition', 'reassign', '--cancel', '--plan', plan]);
+    expect(cancelled).toEqual({ code: 0, stderr: '', stdout: 'No reassignment of moves-0 in progress\nNo reassignment of moves-1 in progress\n' });
+  });
+
+  it('refuses brokers the cluster does not have, reports plans it could not apply, and bad plan files', async () => {
+    expect((await trib(['topic', 'create', 'stays', '--partitions', '1', '--replication-factor', '1'])).code).toBe(0);
+    const foreign = node.nodeId + 100;
+    const generate = await trib(['partition', 'reassign', '--generate', '--topics', 'stays', '--brokers', String(foreign)]);
+    expect(generate.code).toBe(2);
+    expect(generate.stderr).toMatch(new RegExp(`--brokers names ${foreign}, which the cluster does not list`));
+
+    const plan = planFile('foreign.json', { version: 1, partitions: [{ topic: 'stays', partition: 0, replicas: [foreign] }] });
+    const executed = await trib(['partition', 'reassign', '--execute', '--plan', plan]);
+    expect(executed.code).toBe(1);
+    expect(executed.stdout).toMatch(new RegExp(`Error reassigning partition stays-0: INVALID_REPLICA_ASSIGNMENT: .*broker ${foreign}, but no such broker is registered`));
+    expect(executed.stderr).toMatch(/^trib: INVALID_REPLICA_ASSIGNMENT: 1 of 1 partitions could not be reassigned/);
+
+    const verified = await trib(['partition', 'reassign', '--verify', '--plan', plan]);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toContain(`There is no active reassignment of partition stays-0, but its replicas are [${node.nodeId}], not the plan's [${foreign}]`);
+
+    const missing = await trib(['partition', 'reassign', '--verify', '--plan', planFile('missing.json', { partitions: [{ topic: 'stays', partition: 5, replicas: [1] }] })]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('Partition stays-5 does not exist');
+
+    const broken = await trib(['partition', 'reassign', '--execute', '--plan', planFile('broken.json', '{"partitions": [{"topic": "stays"}]}')]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/partitions\[0\]\.partition must be an integer/);
+    const absent = await trib(['partition', 'reassign', '--cancel', '--plan', join(dir, 'no-such-file.json')]);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toMatch(/cannot read --plan .*no-such-file\.json/);
+  });
+});

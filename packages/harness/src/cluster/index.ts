@@ -1,0 +1,2 @@
+export * from './firewall.ts';
+export * from './process-cluster.ts';

@@ -1,0 +1,4 @@
+export * from './faults.ts';
+export * from './producer.ts';
+export * from './readback.ts';
+export * from './runner.ts';

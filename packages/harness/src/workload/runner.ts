@@ -1,0 +1,260 @@
+/**
+ * One nemesis run against real processes: validate everything, start the cluster, create the topic, start the
+ * idempotent acks=all producers, play the seeded schedule (kill -9 / graceful stop / SIGSTOP / iptables
+ * partitions, each healed before the next), stop the producers, heal, read everything back, check the history
+ * and write the report. The cluster is torn down whatever happens.
+ *
+ * Written to `outDir`: history.jsonl (one op per line: re-check or re-render it later), schedule.json,
+ * report.json, report.html, and, when the run failed or found anomalies, nodes/<name>/{stdout,stderr}.log
+ * with the data folders (removed after a clean run unless keepNodes).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KafkaClient } from '@tributary/client';
+import { checkHistory, type CheckReport } from '../checker/checker.ts';
+import type { HistoryOp } from '../checker/history.ts';
+import { describeEvent, nemesisSchedule, NemesisConfigError, validateNemesisConfig, type FaultSpec, type NemesisConfig, type NemesisEvent, type NemesisSchedule } from '../nemesis/schedule.ts';
+import { reportHtml, reportJson } from '../report/report.ts';
+import { checkIptables } from '../cluster/firewall.ts';
+import { ProcessCluster } from '../cluster/process-cluster.ts';
+import { checkPython, ProducerProcess } from './producer.ts';
+import { readBack } from './readback.ts';
+import { unsupportedFaults } from './faults.ts';
+
+export interface NemesisRunOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly controllers: number;
+  readonly brokers: number;
+  readonly faults: readonly FaultSpec[];
+  readonly outDir: string;
+  readonly topic?: string;
+  readonly partitions?: number;
+  readonly replicationFactor?: number;
+  readonly minInsyncReplicas?: number;
+  readonly producers?: number;
+  /** Records per second per producer. */
+  readonly ratePerS?: number;
+  readonly faultMs?: readonly [number, number];
+  readonly quietMs?: readonly [number, number];
+  /** Keep the node folders after a clean run too. */
+  readonly keepNodes?: boolean;
+  /** Progress lines (default: none). */
+  readonly log?: (line: string) => void;
+}
+
+export interface NemesisRunResult {
+  readonly report: CheckReport;
+  readonly schedule: NemesisSchedule;
+  readonly outDir: string;
+  readonly reportJsonPath: string;
+  readonly reportHtmlPath: string;
+  readonly historyPath: string;
+  /** The faults as they were actually applied (times from the run's start). */
+  readonly applied: readonly { atMs: number; detail: string }[];
+  /** The cluster was healthy again (every ISR full) before the read-back. */
+  readonly healthyAtEnd: boolean;
+  /** One line: the counts that matter. */
+  readonly summary: string;
+}
+
+const DEFAULTS = { topic: 'chaos', partitions: 6, producers: 3, ratePerS: 100, faultMs: [5_000, 15_000] as const, quietMs: [5_000, 10_000] as const };
+const producerDrainMs = 180_000;
+const healthyTimeoutMs = 120_000;
+
+/** The schedule's configuration for a run; its problems plus the runner's own, all at once. */
+export function runConfig(o: NemesisRunOptions): { config: NemesisConfig; problems: string[] } {
+  const replicationFactor = o.replicationFactor ?? Math.min(3, Number.isSafeInteger(o.brokers) && o.brokers > 0 ? o.brokers : 1);
+  const config: NemesisConfig = {
+    seed: o.seed,
+    cluster: { controllers: o.controllers, brokers: o.brokers, combined: false, replicationFactor },
+    faults: o.faults,
+    durationMs: o.durationMs,
+    faultMs: o.faultMs ?? DEFAULTS.faultMs,
+    quietMs: o.quietMs ?? DEFAULTS.quietMs,
+  };
+  const problems = [...validateNemesisConfig(config), ...unsupportedFaults(o.faults)];
+  const partitions = o.partitions ?? DEFAULTS.partitions;
+  if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > 1000) problems.push(`partitions must be an integer in 1..1000, got ${String(partitions)}`);
+  const producers = o.producers ?? DEFAULTS.producers;
+  if (!Number.isSafeInteger(producers) || producers < 1 || producers > 32) problems.push(`producers must be an integer in 1..32, got ${String(producers)}`);
+  const rate = o.ratePerS ?? DEFAULTS.ratePerS;
+  if (!(rate > 0 && rate <= 10_000)) problems.push(`ratePerS must be in (0, 10000], got ${String(rate)}`);
+  const minIsr = o.minInsyncReplicas ?? Math.min(2, replicationFactor);
+  if (!Number.isSafeInteger(minIsr) || minIsr < 1 || minIsr > replicationFactor) problems.push(`minInsyncReplicas must be in 1..${replicationFactor} (the replication factor), got ${String(minIsr)}`);
+  return { config, problems };
+}
+
+/** Everything checked before anything starts: configuration, schedule, and the tools the run needs. */
+export function prepareRun(o: NemesisRunOptions): NemesisSchedule {
+  const { config, problems } = runConfig(o);
+  problems.push(...checkPython());
+  if (problems.length > 0) throw new NemesisConfigError(problems);
+  const schedule = nemesisSchedule(config);
+  if (o.faults.some((f) => f.fault === 'partition')) checkIptables();
+  return schedule;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Every partition of the topic has a leader and a full ISR, as a live broker reports it. */
+export async function topicHealthy(bootstrap: string, topic: string, partitions: number, replicationFactor: number): Promise<boolean> {
+  const client = new KafkaClient({ bootstrapServers: bootstrap, clientId: 'trib-chaos', requestTimeoutMs: 5_000, connectTimeoutMs: 3_000 });
+  try {
+    await client.connect();
+    const md = await client.metadata([topic]);
+    const t = md.topics.find((x) => x.name === topic);
+    return t !== undefined && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0 && p.isr.length === replicationFactor);
+  } catch {
+    return false;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+async function waitHealthy(bootstrap: string, topic: string, partitions: number, rf: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await topicHealthy(bootstrap, topic, partitions, rf)) return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
+  switch (e.fault) {
+    case 'kill':
+      if (e.phase === 'start') await cluster.kill(e.targets);
+      else await cluster.restart(e.targets);
+      return;
+    case 'stop':
+      if (e.phase === 'start') await cluster.stop(e.targets);
+      else await cluster.restart(e.targets);
+      return;
+    case 'pause':
+      if (e.phase === 'start') cluster.pause(e.targets);
+      else cluster.resume(e.targets);
+      return;
+    case 'partition':
+      if (e.phase === 'start') cluster.partition(e.sides![0], e.sides![1], e.oneWay ?? false);
+      else cluster.heal();
+      return;
+    default:
+      throw new Error(`fault ${e.fault} is not supported on a cluster of local processes`);
+  }
+}
+
+export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult> {
+  const schedule = prepareRun(o);
+  const log = o.log ?? ((): void => undefined);
+  const outDir = resolve(o.outDir);
+  const topic = o.topic ?? DEFAULTS.topic;
+  const partitions = o.partitions ?? DEFAULTS.partitions;
+  const rf = o.replicationFactor ?? Math.min(3, o.brokers);
+  const minIsr = o.minInsyncReplicas ?? Math.min(2, rf);
+  const nodesDir = join(outDir, 'nodes');
+  mkdirSync(outDir, { recursive: true });
+  rmSync(nodesDir, { recursive: true, force: true });
+  writeFileSync(join(outDir, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
+  const historyPath = join(outDir, 'history.jsonl');
+  const reportJsonPath = join(outDir, 'report.json');
+  const reportHtmlPath = join(outDir, 'report.html');
+
+  const history: HistoryOp[] = [];
+  const applied: { atMs: number; detail: string }[] = [];
+  const producers: ProducerProcess[] = [];
+  let keepNodes = o.keepNodes ?? false;
+  log(`nemesis seed ${o.seed}: ${o.controllers} controllers + ${o.brokers} brokers, ${schedule.events.length / 2} fault windows over ${o.durationMs} ms; output in ${outDir}`);
+  const cluster = await ProcessCluster.start({ controllers: o.controllers, brokers: o.brokers, dir: nodesDir, partitions: o.faults.some((f) => f.fault === 'partition') });
+  try {
+    const admin = new KafkaClient({ bootstrapServers: cluster.bootstrap, clientId: 'trib-chaos', requestTimeoutMs: 15_000 });
+    try {
+      await admin.connect();
+      await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: rf, configs: { 'min.insync.replicas': String(minIsr) } }]);
+    } finally {
+      await admin.close();
+    }
+    if (!(await waitHealthy(cluster.bootstrap, topic, partitions, rf, healthyTimeoutMs))) throw new Error(`topic ${topic} did not get a leader and a full ISR on every partition within ${healthyTimeoutMs} ms of starting`);
+    log(`cluster up: brokers ${cluster.bootstrap}`);
+
+    const stopFile = join(outDir, 'producers.stop');
+    rmSync(stopFile, { force: true });
+    const count = o.producers ?? DEFAULTS.producers;
+    for (let i = 0; i < count; i++) producers.push(new ProducerProcess({ bootstrap: cluster.bootstrap, topic, name: `p${i}`, stopFile, ratePerS: o.ratePerS ?? DEFAULTS.ratePerS }));
+    const t0 = Date.now();
+    try {
+      for (const e of schedule.events) {
+        await sleep(t0 + e.atMs - Date.now());
+        const detail = describeEvent(e);
+        const atMs = Date.now() - t0;
+        history.push({ type: 'nemesis', fault: e.fault, phase: e.phase, detail, timeMs: Date.now() });
+        await apply(cluster, e);
+        applied.push({ atMs, detail });
+        log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
+      }
+      await sleep(t0 + o.durationMs - Date.now());
+    } finally {
+      writeFileSync(stopFile, '');
+      // Every node back before the producers drain: their outstanding records need a leader to land.
+      await cluster.healAll();
+    }
+    await Promise.race([Promise.all(producers.map((p) => p.exited)), sleep(producerDrainMs)]);
+    producers.forEach((p) => p.kill());
+    const healthyAtEnd = await waitHealthy(cluster.bootstrap, topic, partitions, rf, healthyTimeoutMs);
+    log(`producers stopped; cluster ${healthyAtEnd ? 'healthy' : 'NOT healthy (an ISR is not full)'}; reading back`);
+
+    for (const p of producers) {
+      history.push(...p.ops);
+      const endMs = Date.now();
+      for (const value of p.unreported()) history.push({ type: 'send', process: p.name, topic, partition: 0, key: value, value, outcome: 'info', timeMs: endMs });
+    }
+    const read = await readBack({ bootstrap: cluster.bootstrap, topic, partitions });
+    // A producer that did not finish cleanly may have made values beyond its last report: unknown, not unexpected.
+    const sent = new Set(history.flatMap((op) => (op.type === 'send' ? [op.value] : [])));
+    for (const op of read.ops) {
+      if (op.type !== 'poll' || sent.has(op.value)) continue;
+      const p = producers.find((x) => x.sent === null && op.value.startsWith(`${x.name}-`));
+      if (p !== undefined) {
+        history.push({ type: 'send', process: p.name, topic, partition: op.partition, key: op.value, value: op.value, outcome: 'info', timeMs: op.timeMs });
+        sent.add(op.value);
+      }
+    }
+    history.push(...read.ops);
+    // Stable: ops of one process keep their order.
+    history.sort((a, b) => a.timeMs - b.timeMs);
+    writeFileSync(historyPath, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
+
+    const report = checkHistory(history, { drained: true });
+    const c = report.counts;
+    const summary =
+      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back; ` +
+      `lost ${c.lostWrites}, duplicated ${c.duplicates}, inconsistent offsets ${c.inconsistentOffsets}, nonmonotonic ${c.nonmonotonicPolls}, skips ${c.skips}, ` +
+      `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows`;
+    const meta = {
+      title: `Tributary nemesis run, seed ${o.seed}`,
+      seed: o.seed,
+      cluster: `${o.controllers} controllers + ${o.brokers} brokers (local processes)`,
+      faults: o.faults.map((f) => f.fault).join(', '),
+      durationMs: o.durationMs,
+      workload: `${count} idempotent acks=all producers (librdkafka) at ${o.ratePerS ?? DEFAULTS.ratePerS}/s each, topic ${topic} with ${partitions} partitions, RF ${rf}, min.insync.replicas ${minIsr}; final read-back with kcat`,
+      healthyAtEnd,
+      readBackShort: read.short,
+      producersUnfinished: producers.filter((p) => p.sent === null).map((p) => ({ name: p.name, stderr: p.stderr.slice(-1000) })),
+      applied,
+    };
+    writeFileSync(reportJsonPath, reportJson(report, meta));
+    writeFileSync(reportHtmlPath, reportHtml(report, meta));
+    if (!report.valid) keepNodes = true;
+    log(summary);
+    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary };
+  } catch (err) {
+    keepNodes = true;
+    const tails = cluster.logTails(60);
+    writeFileSync(join(outDir, 'failure.txt'), `${(err as Error).stack ?? String(err)}\n\n${Object.entries(tails).map(([n, t]) => `----- ${n} -----\n${t}`).join('\n')}\n`);
+    throw err;
+  } finally {
+    producers.forEach((p) => p.kill());
+    await cluster.destroy();
+    if (!keepNodes) rmSync(nodesDir, { recursive: true, force: true });
+  }
+}
