@@ -4,6 +4,9 @@
 // kill -9 of the active controller, then of a broker (fenced after the session timeout, leaderships move,
 // it rejoins unfenced after a restart); then replication: a paused follower leaves the ISR and rejoins it, and with
 // two of three replicas down acks=all is refused with NOT_ENOUGH_REPLICAS while nothing acknowledged is lost.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection, OffsetSpec } from '@tributary/client';
 import { ApiKey } from '@tributary/protocol';
@@ -267,5 +270,51 @@ describe('3 controllers + 3 brokers as processes', () => {
     expect(end).toBe(acked.length);
     const fetched = await client.fetch('quorum', 0, 0, { maxWaitMs: 1000 });
     expect(fetched.records.map((r) => r.value?.toString())).toEqual(acked);
+  });
+  it('reassigns a partition with data to other brokers while a producer writes; every record is kept', async () => {
+    const conn = await KafkaConnection.connect({ host: brokers[0]!.host, port: brokers[0]!.port, clientId: 'reassign' });
+    try {
+      const created: any = await conn.request(ApiKey.CreateTopics, 5, { topics: [{ name: 'moving', numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [4] }], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+      expect(created.topics[0].errorCode).toBe(0);
+    } finally {
+      await conn.close();
+    }
+    const sent: string[] = [];
+    for (let i = 0; i < 2000; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => `m${i + j}`);
+      await client.produce('moving', 0, batch.map((value) => ({ value })), { acks: -1 });
+      sent.push(...batch);
+    }
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 2000; writing && i < 1_000_000; i += 10) {
+        const batch = Array.from({ length: 10 }, (_, j) => `m${i + j}`);
+        try {
+          await client.produce('moving', 0, batch.map((value) => ({ value })), { acks: -1 });
+          sent.push(...batch);
+        } catch {
+          // not acknowledged: not counted
+        }
+      }
+    })();
+    const plan = join(mkdtempSync(join(tmpdir(), 'trib-plan-')), 'plan.json');
+    writeFileSync(plan, JSON.stringify({ version: 1, partitions: [{ topic: 'moving', partition: 0, replicas: [5, 6] }] }));
+    try {
+      expect(await trib(['partition', 'reassign', '--execute', '--plan', plan])).toMatch(/Successfully started partition reassignment for moving-0/);
+      const verified = await trib(['partition', 'reassign', '--verify', '--wait', '--plan', plan, '--interval-ms', '200', '--timeout-ms', '60000']);
+      expect(verified).toMatch(/moving-0 is complete/);
+      expect(verified).toMatch(/1\/1 partitions complete/);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    const p = (await metadataFrom(brokers[0]!, ['moving'])).topics[0].partitions[0];
+    expect([...p.replicaNodes].sort()).toEqual([5, 6]);
+    expect([...p.isrNodes].sort()).toEqual([5, 6]);
+    const out = (await runOk('kcat', ['-C', '-b', bootstrap, '-t', 'moving', '-o', 'beginning', '-e', '-q', '-f', '%s\n'])).stdout.toString('utf8').split('\n').filter(Boolean);
+    console.log(`reassignment under writes: ${sent.length} acknowledged, ${out.length} read back`);
+    expect(out.length).toBe(new Set(out).size);
+    const read = new Set(out);
+    expect(sent.filter((v) => !read.has(v))).toEqual([]);
   });
 });

@@ -147,6 +147,8 @@ export class Broker {
       fetchMaxBytes: opts.config.int('replica.fetch.max.bytes'),
       fetchResponseMaxBytes: opts.config.int('replica.fetch.response.max.bytes'),
       fetchBackoffMs: opts.config.int('replica.fetch.backoff.ms'),
+      leaderThrottledRate: opts.config.int('leader.replication.throttled.rate'),
+      followerThrottledRate: opts.config.int('follower.replication.throttled.rate'),
     });
     this.#follower = new MetadataFollower({
       client: opts.controller,

@@ -11,6 +11,7 @@ import type { ReplicaFetchHandler, ReplicaFetchPartitionResult, ReplicaFetchRequ
 import { OffsetOutOfRangeError } from '@tributary/storage';
 import type { Broker } from '../broker.ts';
 import type { Partition } from '../partition.ts';
+import type { ByteRateThrottle } from './throttle.ts';
 
 const EMPTY = Buffer.alloc(0);
 /** A parked fetch re-reads at most this many times before answering with what it has. */
@@ -21,9 +22,14 @@ export class LeaderFetchService implements ReplicaFetchHandler {
   readonly #logger: Logger;
   readonly #onIsrCandidate: (p: Partition) => void;
 
-  /** `onIsrCandidate`: a follower of `p` made progress; the ISR may expand. */
-  constructor(broker: Broker, onIsrCandidate: (p: Partition) => void) {
+  readonly #throttle: ByteRateThrottle;
+  readonly #isThrottled: (p: Partition, replicaId: number) => boolean;
+
+  /** `onIsrCandidate`: a follower of `p` made progress; the ISR may expand. `throttle` caps what replicas being added get. */
+  constructor(broker: Broker, onIsrCandidate: (p: Partition) => void, throttle: ByteRateThrottle, isThrottled: (p: Partition, replicaId: number) => boolean) {
     this.#broker = broker;
+    this.#throttle = throttle;
+    this.#isThrottled = isThrottled;
     this.#logger = broker.logger.child({ component: 'replica-fetch-leader' });
     this.#onIsrCandidate = onIsrCandidate;
   }
@@ -102,6 +108,8 @@ export class LeaderFetchService implements ReplicaFetchHandler {
       }
       if (!state.isr.includes(request.replicaId)) this.#onIsrCandidate(p);
       if (req.fetchOffset >= decision.logEndOffset) continue;
+      const throttled = this.#isThrottled(p, request.replicaId);
+      if (throttled && !this.#throttle.allows(broker.clock.monotonicMs())) continue;
       const budget = Math.min(req.maxBytes, request.maxBytes - bytes);
       const minOneMessage = bytes === 0;
       if (budget <= 0 && !minOneMessage) continue;
@@ -109,6 +117,7 @@ export class LeaderFetchService implements ReplicaFetchHandler {
         const read = await p.log.read(req.fetchOffset, { maxBytes: Math.max(0, budget), minOneMessage });
         out.records = read.records;
         bytes += read.records.length;
+        if (throttled) this.#throttle.record(read.records.length, broker.clock.monotonicMs());
       } catch (err) {
         if (err instanceof OffsetOutOfRangeError) {
           out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;

@@ -12,6 +12,7 @@ import type { Broker } from '../broker.ts';
 import type { Partition } from '../partition.ts';
 import { LeaderFetchService } from './leader-service.ts';
 import { ReplicaFetcherManager } from './replica-fetcher.ts';
+import { ByteRateThrottle } from './throttle.ts';
 
 /** The listener name brokers register their replication endpoint under (never given to clients). */
 export const REPLICATION_LISTENER = 'REPLICATION';
@@ -33,6 +34,14 @@ export interface ReplicationOptions {
   fetchMaxBytes: number;
   fetchResponseMaxBytes: number;
   fetchBackoffMs: number;
+  /** leader.replication.throttled.rate / follower.replication.throttled.rate (bytes/s; MAX = unthrottled). */
+  leaderThrottledRate: number;
+  followerThrottledRate: number;
+}
+
+/** Whether `replicaId` is being added to `p` by a reassignment (the replicas throttling applies to). */
+function isAdding(broker: Broker, p: Partition, replicaId: number): boolean {
+  return broker.metadata.image.partition(p.topicId, p.index)?.addingReplicas.includes(replicaId) === true;
 }
 
 export class ReplicationManager {
@@ -48,7 +57,7 @@ export class ReplicationManager {
   constructor(o: ReplicationOptions) {
     this.#o = o;
     this.#logger = o.logger.child({ component: 'replication' });
-    this.#leaderService = new LeaderFetchService(o.broker, (p) => this.#maybeExpand(p));
+    this.#leaderService = new LeaderFetchService(o.broker, (p) => this.#maybeExpand(p), new ByteRateThrottle(o.leaderThrottledRate, o.clock.monotonicMs()), (p, replicaId) => isAdding(o.broker, p, replicaId));
     this.fetchers = new ReplicaFetcherManager({
       nodeId: o.broker.nodeId,
       clusterId: o.clusterId,
@@ -65,6 +74,8 @@ export class ReplicationManager {
       partitionMaxBytes: o.fetchMaxBytes,
       maxBytes: o.fetchResponseMaxBytes,
       backoffMs: o.fetchBackoffMs,
+      throttle: new ByteRateThrottle(o.followerThrottledRate, o.clock.monotonicMs()),
+      isThrottled: (p) => isAdding(o.broker, p, o.broker.nodeId),
     });
   }
 

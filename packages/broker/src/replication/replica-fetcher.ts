@@ -11,6 +11,7 @@ import type { Clock, Logger, Rng, Timer } from '@tributary/common';
 import { ErrorCode } from '@tributary/protocol';
 import { ReplicaFetchClient, type ReplicaFetchPartition, type ReplicaFetchPartitionResult } from '@tributary/rpc';
 import type { Partition } from '../partition.ts';
+import { ByteRateThrottle } from './throttle.ts';
 
 export interface ReplicaFetcherOptions {
   nodeId: number;
@@ -32,15 +33,26 @@ export interface ReplicaFetcherOptions {
   backoffMs?: number;
   /** Called after a follower's high watermark moved or its log changed (tests, metrics). */
   onProgress?: (p: Partition) => void;
+  /** follower.replication.throttled.rate, for the partitions `isThrottled` names (replicas being added). */
+  throttle?: ByteRateThrottle;
+  isThrottled?: (p: Partition) => boolean;
 }
 
 export class ReplicaFetcherManager {
-  readonly #opts: Required<Omit<ReplicaFetcherOptions, 'onProgress'>> & Pick<ReplicaFetcherOptions, 'onProgress'>;
+  readonly #opts: FetcherSettings;
   readonly #fetchers = new Map<number, LeaderFetcher>();
   #closed = false;
 
   constructor(opts: ReplicaFetcherOptions) {
-    this.#opts = { maxWaitMs: 500, partitionMaxBytes: 1024 * 1024, maxBytes: 10 * 1024 * 1024, backoffMs: 1000, ...opts };
+    this.#opts = {
+      maxWaitMs: 500,
+      partitionMaxBytes: 1024 * 1024,
+      maxBytes: 10 * 1024 * 1024,
+      backoffMs: 1000,
+      throttle: new ByteRateThrottle(Number.MAX_SAFE_INTEGER, 0),
+      isThrottled: () => false,
+      ...opts,
+    };
   }
 
   /** Follow `p` from its current leader (the partition's followerState names it). */
@@ -85,9 +97,11 @@ export class ReplicaFetcherManager {
   }
 }
 
+type FetcherSettings = Required<Omit<ReplicaFetcherOptions, 'onProgress'>> & Pick<ReplicaFetcherOptions, 'onProgress'>;
+
 class LeaderFetcher {
   readonly leaderId: number;
-  readonly #opts: ReplicaFetcherManager extends never ? never : Required<Omit<ReplicaFetcherOptions, 'onProgress'>> & Pick<ReplicaFetcherOptions, 'onProgress'>;
+  readonly #opts: FetcherSettings;
   readonly #partitions = new Map<string, Partition>();
   readonly #logger: Logger;
   #client: ReplicaFetchClient | null = null;
@@ -95,7 +109,7 @@ class LeaderFetcher {
   #stopped = false;
   #wake: (() => void) | null = null;
 
-  constructor(leaderId: number, opts: Required<Omit<ReplicaFetcherOptions, 'onProgress'>> & Pick<ReplicaFetcherOptions, 'onProgress'>) {
+  constructor(leaderId: number, opts: FetcherSettings) {
     this.leaderId = leaderId;
     this.#opts = opts;
     this.#logger = opts.logger.child({ component: 'replica-fetcher', leader: leaderId });
@@ -166,7 +180,13 @@ class LeaderFetcher {
         this.#client?.close();
         this.#client = new ReplicaFetchClient({ address, timer: o.timer, clock: o.clock, rng: o.rng, logger: this.#logger });
       }
-      const asked = [...this.#partitions.values()].filter((p) => p.followerState !== null && p.followerState.leaderId === this.leaderId);
+      // Replicas being added in a reassignment sit out a round while the throttle is in debt.
+      const throttleOpen = o.throttle.allows(o.clock.monotonicMs());
+      const asked = [...this.#partitions.values()].filter((p) => p.followerState !== null && p.followerState.leaderId === this.leaderId && (throttleOpen || !o.isThrottled(p)));
+      if (asked.length === 0) {
+        await this.#sleep(Math.max(1, Math.min(o.backoffMs, o.throttle.delayMs(o.clock.monotonicMs()))));
+        continue;
+      }
       const partitions: ReplicaFetchPartition[] = asked.map((p) => {
         const r = p.followerState!.fetchRequest();
         return {
@@ -199,6 +219,7 @@ class LeaderFetcher {
       for (let i = 0; i < response.partitions.length && !this.#stopped; i++) {
         const p = asked[i]!;
         const r = response.partitions[i]!;
+        if (r.records.length > 0 && o.isThrottled(p)) o.throttle.record(r.records.length, o.clock.monotonicMs());
         // The partition may have changed role while the fetch was out: only its current follower state decides.
         if (this.#partitions.get(p.key) !== p || p.followerState === null || p.followerState.leaderEpoch !== partitions[i]!.currentLeaderEpoch) continue;
         try {
