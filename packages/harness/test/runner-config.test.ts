@@ -12,7 +12,7 @@ import {
 const ports = Array.from({ length: 20 }, (_, i) => 30_000 + i);
 
 describe('planNodes', () => {
-  const nodes = planNodes({ controllers: 3, brokers: 2, dir: '/tmp/c', host: '127.0.0.1', overrides: { 'num.partitions': '4' } }, ports);
+  const nodes = planNodes({ controllers: 3, brokers: 2, dir: '/tmp/c', host: '127.0.0.1', overrides: { 'num.partitions': '4' }, clusterId: 'AAAAAAAAAAAAAAAAAAAAAA' }, ports);
 
   it('names controllers c1.. (ids 1..) and brokers b1.. (ids after them), as the nemesis schedule does', () => {
     expect(nodes.map((n) => [n.name, n.id, n.roles.join(',')])).toEqual([
@@ -31,6 +31,7 @@ describe('planNodes', () => {
     expect(nodes[0]!.args).toContain('listeners=CONTROLLER://127.0.0.1:30000');
     expect(nodes[0]!.args).toContain('log.dirs=/tmp/c/c1/data');
     expect(b1.args).toContain('num.partitions=4');
+    expect(nodes.every((n) => n.args.includes('cluster.id=AAAAAAAAAAAAAAAAAAAAAA'))).toBe(true);
   });
 
   it('refuses impossible shapes', () => {

@@ -11,6 +11,7 @@
  * with -9 and removes the iptables chain synchronously if the run dies first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -78,7 +79,7 @@ export function validateClusterShape(controllers: number, brokers: number): stri
 }
 
 /** Node names, ids, roles, ports and argv: pure given the ports. */
-export function planNodes(o: { controllers: number; brokers: number; dir: string; host: string; overrides: Readonly<Record<string, string>> }, ports: readonly number[]): NodeInfo[] {
+export function planNodes(o: { controllers: number; brokers: number; dir: string; host: string; overrides: Readonly<Record<string, string>>; clusterId?: string }, ports: readonly number[]): NodeInfo[] {
   const problems = validateClusterShape(o.controllers, o.brokers);
   if (problems.length > 0) throw new Error(`cannot plan the cluster: ${problems.join('; ')}`);
   const needed = o.controllers + 2 * o.brokers;
@@ -102,6 +103,8 @@ export function planNodes(o: { controllers: number; brokers: number; dir: string
       'controller.listener.names': 'CONTROLLER',
       'controller.quorum.voters': voters,
       'log.dirs': dataDir,
+      // One id for every node: a node left to pick its own would refuse to join the others.
+      ...(o.clusterId !== undefined ? { 'cluster.id': o.clusterId } : {}),
       // Fence a silent broker within seconds, so faults end in failovers rather than long stalls.
       'broker.session.timeout.ms': '3000',
       'broker.heartbeat.interval.ms': '500',
@@ -296,7 +299,7 @@ export class ProcessCluster {
       used.add(port);
       ports.push(port);
     }
-    const nodes = planNodes({ controllers: options.controllers, brokers: options.brokers, dir: resolve(options.dir), host, overrides: options.overrides ?? {} }, ports);
+    const nodes = planNodes({ controllers: options.controllers, brokers: options.brokers, dir: resolve(options.dir), host, overrides: options.overrides ?? {}, clusterId: randomBytes(16).toString('base64url') }, ports);
     const firewall = wantFirewall
       ? new Firewall(
           nodes.map((n) => ({ name: n.name, gid: n.gid, clientPort: n.clientPort, ports: [n.clientPort, n.controllerPort, n.replicationPort].filter((p): p is number => p !== null) })),
