@@ -60,9 +60,9 @@ describe('nemesis on 3 controllers + 3 brokers (kill -9, pause, partition)', () 
     expect(c.unseenWrites).toBe(0);
     // Duplicates are reported, not yet asserted: one 60 s run of this seed stored 2 of 17,961 acknowledged values
     // twice across a partition that cut the partition leaders off the controller majority
-    // (packages/harness/findings/seed-20251122-60s-duplicates). Both retries were re-batched by librdkafka, which
-    // points at its epoch bump (new epoch, sequences from 0, so no broker can tell them apart); until that is
-    // confirmed from the producer's own logs the issue stays open on it. kill/pause-only runs have shown none.
+    // (packages/harness/findings/seed-20251122-60s-duplicates). The broker appended the retries as new, which it does
+    // for a new producer epoch (sequences restart at 0) or when its producer state lacks the first copy; which one is
+    // not yet known (the producers' librdkafka logs were not kept). The issue stays open on it.
     if (c.duplicates > 0) process.stdout.write(`nemesis: ${c.duplicates} duplicated acknowledged value(s); see the report\n`);
     passed = true;
   });
