@@ -66,6 +66,8 @@ export function describeContainers(name: string, body: () => void): void {
       });
     });
   } else {
+    // Skipped only outside CI, on a machine without a Docker engine or the image (the reason is printed); in CI the
+    // branch above turns the same condition into a failing test.
     console.warn(`[containers] skipping "${name}": ${unavailable}`);
     describe.skip(name, body);
   }
