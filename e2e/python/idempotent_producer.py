@@ -27,6 +27,9 @@ producer = Producer({
     # timed out (librdkafka bumps the producer epoch after a request timeout; see the test's notes).
     'request.timeout.ms': int(os.environ.get('TRIB_PRODUCER_REQUEST_TIMEOUT_MS', '30000')),
     'error_cb': lambda err: print(f'librdkafka error: {err}', file=sys.stderr, flush=True),
+    # Idempotence events (producer id and epoch changes, drains) on stderr: they tell a client-side epoch bump apart
+    # from a broker that forgot a producer's state.
+    'debug': os.environ.get('TRIB_PRODUCER_DEBUG', 'eos'),
     'retry.backoff.ms': 100,
     'topic.metadata.refresh.interval.ms': 1000,
 })

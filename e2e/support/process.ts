@@ -10,7 +10,8 @@ export class Background {
   constructor(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (c: Buffer) => { this.stdout += c.toString('utf8'); });
-    this.child.stderr?.on('data', (c: Buffer) => { if (this.stderr.length < 100_000) this.stderr += c.toString('utf8'); });
+    // The last 100 kB: what led up to the end matters most.
+    this.child.stderr?.on('data', (c: Buffer) => { this.stderr = (this.stderr + c.toString('utf8')).slice(-100_000); });
     this.exited = new Promise((resolveExit) => this.child.once('close', (code) => resolveExit(code)));
   }
 
