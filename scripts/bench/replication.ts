@@ -83,6 +83,7 @@ async function main(): Promise<void> {
   await client.connect();
   await client.createTopics([{ name: 'bench', numPartitions: 3, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
   const all = produce(bootstrap, 'bench', 'all');
+  process.stderr.write(`acks=1 one node: ${JSON.stringify(one)}\nacks=all three nodes: ${JSON.stringify(all)}\n`);
 
   await client.createTopics([{ name: 'failover', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } }]);
   const times: number[] = [];
@@ -92,7 +93,16 @@ async function main(): Promise<void> {
       if (p && p.leaderId > 0 && p.isrNodes.length === 3) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await client.produce('failover', 0, [{ value: `warm-${run}` }], { acks: -1 });
+    // The client may still hold a connection or metadata from before the last restart: retry, bounded.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.produce('failover', 0, [{ value: `warm-${run}` }], { acks: -1, timeoutMs: 5000 });
+        break;
+      } catch (err) {
+        if (attempt > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     const leader = (await partition0(nodes, 'failover'))!.leaderId;
     const t0 = performance.now();
     await nodes[leader - 1]!.kill('SIGKILL');
