@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent container setup for the container e2e suite (e2e/test/containers): the Docker engine from
-# Debian's docker.io, a running dockerd (vfs storage driver), a local base image holding this host's Node 24
+# Debian's docker.io and a compose tool, a running dockerd (vfs storage driver), a local base image holding this host's Node 24
 # (no image registry is reachable from CI, so `node:24-slim` cannot be pulled) and the Tributary image built
 # from the working tree with deploy/Dockerfile and BASE_IMAGE set to that base. Fast path: when the engine
 # answers and both images are current, it only checks them.
@@ -47,7 +47,7 @@ as_root() {
 mkdir -p "$WORK_DIR"
 rm -f "$STATUS_FILE"
 
-# 1. Engine and CLI (Debian's docker.io: dockerd, containerd, runc and a docker CLI with BuildKit built in).
+# 1. Engine, CLI (Debian's docker.io: dockerd, containerd, runc and a docker CLI with BuildKit built in) and compose.
 apt_updated=0
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
@@ -57,6 +57,13 @@ apt_install() {
 if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ]; then
   log "docker engine missing: installing docker.io"
   apt_install docker.io
+fi
+
+# A compose tool for the suite that runs deploy/compose files as they are: the compose plugin when the CLI
+# has it, else Debian's docker-compose (1.29, Python; it speaks to the engine through its socket).
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  log "no compose tool: installing Debian's docker-compose"
+  apt_install docker-compose
 fi
 
 # The CLI that builds: a docker CLI newer than 23 without the buildx plugin refuses BuildKit builds, and the

@@ -95,8 +95,22 @@ describe('deploy/k8s', () => {
   });
 });
 
+/** Compose's `${VAR:-default}` interpolation with no variable set: every default in place. */
+function interpolateDefaults(text: string): string {
+  return text.replace(/\$\{([A-Z0-9_]+):-([^}]*)\}/g, (_match, _name: string, fallback: string) => fallback);
+}
+
 describe('deploy/compose', () => {
-  const compose = (name: string): Obj => parse(read(`deploy/compose/${name}`), { merge: true }) as Obj;
+  const compose = (name: string): Obj => parse(interpolateDefaults(read(`deploy/compose/${name}`)), { merge: true }) as Obj;
+
+  it('every file takes its image from TRIBUTARY_IMAGE, default tributary:latest, and has no other variable without a default', () => {
+    for (const name of ['single-node.yml', 'three-combined.yml', 'three-controllers-three-brokers.yml']) {
+      const text = read(`deploy/compose/${name}`).split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+      expect(text, name).toContain('image: ${TRIBUTARY_IMAGE:-tributary:latest}');
+      // A bare $VAR or ${VAR} would be empty when unset: compose would start a broken cluster.
+      expect(text.replace(/\$\{[A-Z0-9_]+:-[^}]*\}/g, ''), name).not.toMatch(/\$/);
+    }
+  });
 
   it('single-node.yml is the tutorial file with only the image changed, and the node loader accepts it', () => {
     const file = compose('single-node.yml');
@@ -142,10 +156,35 @@ describe('deploy/compose', () => {
       }
       expect(ids.size).toBe(Object.keys(file.services).length);
     }
-    // Today's loader already accepts a combined node's config (clustering itself is pending).
-    for (const def of Object.values(combined.services as Record<string, Obj>)) {
-      expect(() => loadConfig({ env: Object.fromEntries(Object.entries(def.environment).map(([k, v]) => [k, String(v)])) })).not.toThrow();
+    // The node's own loader accepts every node of both files, with the image's ENV underneath.
+    for (const def of [...Object.values(combined.services as Record<string, Obj>), ...Object.values(split.services as Record<string, Obj>)]) {
+      expect(() => loadConfig({ env: { KAFKA_LOG_DIRS: '/var/lib/tributary', ...Object.fromEntries(Object.entries(def.environment).map(([k, v]) => [k, String(v)])) } })).not.toThrow();
     }
+  });
+
+  it('three-controllers-three-brokers.yml: controllers run only the quorum, brokers serve clients on their published ports', () => {
+    const split = compose('three-controllers-three-brokers.yml');
+    const env = (service: string): Record<string, string> => Object.fromEntries(Object.entries(split.services[service].environment as Obj).map(([k, v]) => [k, String(v)]));
+    const voters = '1@controller-1:9093,2@controller-2:9093,3@controller-3:9093';
+    for (const id of [1, 2, 3]) {
+      const c = loadConfig({ env: { KAFKA_LOG_DIRS: '/var/lib/tributary', ...env(`controller-${id}`) } });
+      expect(c.nodeId).toBe(id);
+      expect(c.clientListeners).toEqual([]);
+      expect(env(`controller-${id}`).KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(voters);
+      // The image's default advertised listener (PLAINTEXT://localhost:9092) must not reach a controller.
+      expect(env(`controller-${id}`).KAFKA_ADVERTISED_LISTENERS).toBe('');
+    }
+    [29092, 29093, 29094].forEach((port, i) => {
+      const service = `broker-${i + 1}`;
+      const b = loadConfig({ env: { KAFKA_LOG_DIRS: '/var/lib/tributary', ...env(service) } });
+      expect(b.nodeId).toBe(4 + i);
+      expect(b.clientListeners).toEqual([{ name: 'PLAINTEXT', host: service, port: 9092 }, { name: 'EXTERNAL', host: '', port }]);
+      expect(split.services[service].ports).toEqual([`${port}:${port}`]);
+      expect(env(service).KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://${service}:9092,EXTERNAL://localhost:${port}`);
+      expect(env(service).KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(voters);
+      expect(b.int('min.insync.replicas')).toBe(2);
+      expect(b.int('default.replication.factor')).toBe(3);
+    });
   });
 });
 
@@ -187,9 +226,12 @@ describe('deploy/Dockerfile', () => {
     try {
       expect(run(`PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:1`)).toBe(0);
       expect(run(`CONTROLLER://127.0.0.1:1,PLAINTEXT://:${port}`)).toBe(0);
+      // A controller-only node has no client listener: its controller listener is the one checked.
+      expect(run(`CONTROLLER://127.0.0.1:${port}`)).toBe(0);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
     expect(run(`PLAINTEXT://127.0.0.1:${port}`)).toBe(1);
+    expect(run(`CONTROLLER://127.0.0.1:${port}`)).toBe(1);
   });
 });
