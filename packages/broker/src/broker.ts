@@ -19,6 +19,7 @@ import { handlers, type Handler } from './handlers/index.ts';
 import { GroupCoordinator } from './group/index.ts';
 import { createGroupStore, OFFSETS_TOPIC, type GroupStore } from './group-store.ts';
 import { REPLICATION_LISTENER, ReplicationManager } from './replication/manager.ts';
+import { ReplicationThrottleConfig } from './replication/throttle-config.ts';
 
 export interface RequestContext {
   header: RequestHeader;
@@ -101,6 +102,7 @@ export class Broker {
   readonly #groupStore: GroupStore;
   readonly #follower: MetadataFollower;
   readonly replication: ReplicationManager;
+  readonly #throttleConfig: ReplicationThrottleConfig;
   #lifecycle: BrokerLifecycle | null = null;
   #markReady: () => void = () => {};
   #strayLogsRemoved = false;
@@ -150,6 +152,7 @@ export class Broker {
       leaderThrottledRate: opts.config.int('leader.replication.throttled.rate'),
       followerThrottledRate: opts.config.int('follower.replication.throttled.rate'),
     });
+    this.#throttleConfig = new ReplicationThrottleConfig({ nodeId: this.nodeId, config: opts.config, leader: this.replication.leaderThrottle, follower: this.replication.followerThrottle, clock: opts.clock, logger: opts.logger });
     this.#follower = new MetadataFollower({
       client: opts.controller,
       brokerId: this.nodeId,
@@ -262,6 +265,8 @@ export class Broker {
 
   async #onMetadata(update: MetadataUpdate): Promise<void> {
     if (this.#closed) return;
+    // Throttle rates first: a reassignment in this image starts at the rate set before it.
+    this.#throttleConfig.apply(update.image);
     const changes = await this.replicas.applyImage(update.image);
     await this.replication.applyRoles(changes.changed, changes.removed);
     this.metadata.publish(update.image, update.nextOffset);

@@ -35,4 +35,35 @@ describe('ByteRateThrottle', () => {
     expect(t.allows(1999)).toBe(false);
     expect(t.allows(2001)).toBe(true);
   });
+
+  it('setRate: time so far is credited at the old rate, then the new rate holds; a debt is repaid at the new rate', () => {
+    const t = new ByteRateThrottle(1000, 0);
+    t.record(3000, 0); // -2000
+    t.setRate(4000, 1000); // +1000 at the old rate: -1000, repaid at 4000 B/s
+    expect(t.bytesPerSecond).toBe(4000);
+    expect(t.delayMs(1000)).toBe(251);
+    expect(t.allows(1251)).toBe(true);
+    // Lowering the rate caps the balance at one second of the new rate.
+    t.setRate(100, 10_000);
+    t.record(100, 10_000);
+    expect(t.allows(10_000)).toBe(false);
+  });
+
+  it('setRate: throttling an unthrottled bucket allows one second of burst; unthrottling ends any wait', () => {
+    const t = new ByteRateThrottle(Number.MAX_SAFE_INTEGER, 0);
+    t.record(1e9, 0);
+    t.setRate(1000, 5000);
+    t.record(1000, 5000);
+    expect(t.allows(5000)).toBe(false);
+    expect(t.delayMs(5000)).toBe(1);
+    t.record(5000, 5000);
+    t.setRate(Number.MAX_SAFE_INTEGER, 5000);
+    expect(t.unlimited).toBe(true);
+    expect(t.delayMs(5000)).toBe(0);
+  });
+
+  it('refuses a rate below 1 byte/s', () => {
+    expect(() => new ByteRateThrottle(0, 0)).toThrow(/at least 1 byte\/s, got 0/);
+    expect(() => new ByteRateThrottle(1000, 0).setRate(Number.NaN, 0)).toThrow(/at least 1 byte\/s/);
+  });
 });

@@ -7,9 +7,9 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Broker, BrokerConfig, ConfigError, brokerConfigDefs, parseConfigValue, topicConfigDefs, type Listener } from '@tributary/broker';
+import { Broker, BrokerConfig, ConfigError, brokerConfigSchema, type Listener } from '@tributary/broker';
 import type { Clock, Logger, Rng, Timer } from '@tributary/common';
-import { ControllerClient, ControllerNode, configSchemaFromDefs } from '@tributary/controller';
+import { ControllerClient, ControllerNode } from '@tributary/controller';
 import { NodeFileSystem, joinPath, writeFileAtomic, type FileSystem } from '@tributary/storage';
 import { configFromEnv, parseOverride, parseProperties } from './config-sources.ts';
 import { createLogger } from './logger.ts';
@@ -104,9 +104,7 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
         listen,
         dataDir: config.str('metadata.log.dir') ?? joinPath(config.dataDir, '__cluster_metadata-0'),
         clusterId,
-        configSchema: configSchemaFromDefs({ topic: topicConfigDefs, broker: brokerConfigDefs }, (def, value) => {
-          parseConfigValue(def as (typeof brokerConfigDefs)[number], value);
-        }),
+        configSchema: brokerConfigSchema(),
         settings: {
           defaultNumPartitions: config.int('num.partitions'),
           defaultReplicationFactor: config.int('default.replication.factor'),

@@ -65,8 +65,8 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'replica.fetch.wait.max.ms', type: 'int', defaultValue: '500', min: 0, max: 30000, doc: 'how long a follower\'s fetch waits at the leader for new records' }),
   def({ name: 'replica.fetch.max.bytes', type: 'int', defaultValue: '1048576', min: 0, doc: 'bytes per partition a follower asks for in one fetch' }),
   def({ name: 'replica.fetch.response.max.bytes', type: 'int', defaultValue: '10485760', min: 0, doc: 'bytes a follower asks for in one fetch, all partitions' }),
-  def({ name: 'leader.replication.throttled.rate', type: 'long', defaultValue: LONG_MAX, min: 1, doc: 'bytes/s a leader sends to replicas being added by a reassignment (all partitions together)' }),
-  def({ name: 'follower.replication.throttled.rate', type: 'long', defaultValue: LONG_MAX, min: 1, doc: 'bytes/s a follower fetches for replicas it is being added as by a reassignment' }),
+  def({ name: 'leader.replication.throttled.rate', type: 'long', defaultValue: LONG_MAX, min: 1, dynamic: true, doc: 'bytes/s a leader sends to replicas being added by a reassignment (all partitions together); dynamic: set per broker or cluster-wide while brokers run (trib partition reassign --throttle does)' }),
+  def({ name: 'follower.replication.throttled.rate', type: 'long', defaultValue: LONG_MAX, min: 1, dynamic: true, doc: 'bytes/s a follower fetches for replicas it is being added as by a reassignment; dynamic, like leader.replication.throttled.rate' }),
   def({ name: 'replica.fetch.backoff.ms', type: 'int', defaultValue: '1000', min: 0, doc: 'pause after a failed replica fetch' }),
   def({ name: 'replication.listener', type: 'string', defaultValue: null, doc: 'host:port the broker serves replica fetches on (gRPC); default: the first client listener\'s host on a free port' }),
   def({ name: 'replication.advertised.listener', type: 'string', defaultValue: null, doc: 'host:port other brokers reach the replication listener at; default: the first advertised listener\'s host and the bound port' }),
@@ -103,6 +103,9 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
 ];
 
 export const brokerConfigDefsByName: ReadonlyMap<string, ConfigDef> = new Map(brokerConfigDefs.map((d) => [d.name, d]));
+
+/** The broker configs that may change while brokers run (dynamic broker configs, per broker or cluster-wide). */
+export const dynamicBrokerConfigDefs: readonly ConfigDef[] = brokerConfigDefs.filter((d) => d.dynamic === true);
 
 export interface Listener {
   name: string;

@@ -17,6 +17,11 @@ export interface ConfigDef {
   /** Accepted for compatibility with Kafka deployments but with no effect yet. */
   readonly inert?: boolean;
   readonly sensitive?: boolean;
+  /**
+   * Broker configs only: may be changed while brokers run (IncrementalAlterConfigs on a broker id or the cluster
+   * default ""), and the broker applies the change when its metadata shows it. Every other key is read at start.
+   */
+  readonly dynamic?: boolean;
 }
 
 export class ConfigError extends Error {

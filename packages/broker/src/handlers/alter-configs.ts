@@ -4,7 +4,10 @@ import type { Broker, RequestContext } from '../broker.ts';
 import { controllerErrorCode, LOCAL_METADATA_WAIT_MS, messageOf } from './common.ts';
 import { ResourceType } from './describe-configs.ts';
 
-/** AlterConfigs replaces a topic's whole set of overrides; the active controller validates and commits it. */
+/**
+ * AlterConfigs replaces a resource's whole set of overrides (a topic, a broker id, or "" for every broker); the
+ * active controller validates and commits it.
+ */
 export async function handleAlterConfigs(broker: Broker, _ctx: RequestContext, body: any): Promise<object> {
   return alter(broker, body, (resources, validateOnly, timeoutMs) =>
     broker.controller.alterConfigs({ resources: resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, configs: (r.configs as any[]).map((c) => ({ name: c.name, value: c.value })) })), validateOnly }, { timeoutMs }),
@@ -30,10 +33,10 @@ async function alter(broker: Broker, body: any, forward: Forward): Promise<objec
   (body.resources as any[]).forEach((r, i) => {
     const out = { errorCode: ErrorCode.NONE as number, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName };
     results.set(i, out);
-    if (r.resourceType === ResourceType.BROKER || r.resourceType === ResourceType.BROKER_LOGGER) {
+    if (r.resourceType === ResourceType.BROKER_LOGGER) {
       out.errorCode = ErrorCode.INVALID_REQUEST;
-      out.errorMessage = 'dynamic broker configs are not supported yet: set broker configs in server.properties and restart';
-    } else if (r.resourceType !== ResourceType.TOPIC) {
+      out.errorMessage = 'broker logger configs are not supported';
+    } else if (r.resourceType !== ResourceType.TOPIC && r.resourceType !== ResourceType.BROKER) {
       out.errorCode = ErrorCode.INVALID_REQUEST;
       out.errorMessage = `unsupported resource type ${r.resourceType}`;
     } else {
@@ -51,7 +54,7 @@ async function alter(broker: Broker, body: any, forward: Forward): Promise<objec
       if (!validateOnly) {
         // Answer once this broker serves the new configs too, so a DescribeConfigs right after sees them.
         const applied = forwarded.filter((_, k) => r.responses[k]?.errorCode === ErrorCode.NONE).map((f) => f.resource);
-        if (applied.length > 0) await broker.metadata.waitFor((image) => applied.every((res) => reflects(image.topicConfigs.get(res.resourceName), res)), LOCAL_METADATA_WAIT_MS);
+        if (applied.length > 0) await broker.metadata.waitFor((image) => applied.every((res) => reflects(image.configs(res.resourceType, res.resourceName), res)), LOCAL_METADATA_WAIT_MS);
       }
     } catch (err) {
       const code = controllerErrorCode(err);
@@ -68,12 +71,12 @@ async function alter(broker: Broker, body: any, forward: Forward): Promise<objec
 const SET = 0;
 const DELETE = 1;
 
-/** Whether a topic's committed overrides show a resource's change (APPEND/SUBTRACT are not checked). */
-function reflects(configs: ReadonlyMap<string, string> | undefined, resource: any): boolean {
+/** Whether a resource's committed overrides show its change (APPEND/SUBTRACT are not checked). */
+function reflects(configs: ReadonlyMap<string, string>, resource: any): boolean {
   for (const c of resource.configs as any[]) {
     const op = c.configOperation ?? (c.value === null ? DELETE : SET);
-    if (op === SET && configs?.get(c.name) !== c.value) return false;
-    if (op === DELETE && configs?.has(c.name) === true) return false;
+    if (op === SET && configs.get(c.name) !== c.value) return false;
+    if (op === DELETE && configs.has(c.name)) return false;
   }
   return true;
 }

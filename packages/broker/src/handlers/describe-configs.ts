@@ -2,10 +2,18 @@ import { ErrorCode } from '@tributary/protocol';
 import type { Broker, RequestContext } from '../broker.ts';
 import { brokerConfigDefs } from '../config/broker-config.ts';
 import { formatConfigValue } from '../config/config-def.ts';
+import { clusterDefaultBrokerConfigs, effectiveBrokerConfig, type BrokerConfigSource } from '../config/dynamic-broker-config.ts';
 import { topicConfigDefsByName } from '../config/topic-config.ts';
 import { ConfigSource, ConfigTypeCode, sourceCode, topicConfigViews } from './config-views.ts';
 
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+const BROKER_SOURCE: Record<BrokerConfigSource, number> = {
+  'dynamic-broker': ConfigSource.DYNAMIC_BROKER_CONFIG,
+  'dynamic-default': ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  'static-broker': ConfigSource.STATIC_BROKER_CONFIG,
+  default: ConfigSource.DEFAULT_CONFIG,
+};
 
 export async function handleDescribeConfigs(broker: Broker, ctx: RequestContext, body: any): Promise<object> {
   const version = ctx.header.apiVersion;
@@ -47,24 +55,43 @@ export async function handleDescribeConfigs(broker: Broker, ctx: RequestContext,
         });
       }
     } else if (r.resourceType === ResourceType.BROKER) {
-      if (r.resourceName !== '' && r.resourceName !== String(broker.nodeId)) {
+      if (r.resourceName === '') {
+        // The cluster default resource holds only what was set for every broker (as Kafka answers it).
+        for (const { def, raw } of clusterDefaultBrokerConfigs(broker.metadata.image)) {
+          if (!wanted(def.name)) continue;
+          const value = def.sensitive ? null : raw;
+          out.configs.push({
+            name: def.name,
+            value,
+            readOnly: false,
+            isDefault: false,
+            configSource: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+            isSensitive: def.sensitive === true,
+            synonyms: includeSynonyms ? [{ name: def.name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }] : [],
+            configType: ConfigTypeCode[def.type] ?? 0,
+            documentation: includeDocumentation ? def.doc : null,
+          });
+        }
+        continue;
+      }
+      if (r.resourceName !== String(broker.nodeId)) {
         out.errorCode = ErrorCode.INVALID_REQUEST;
-        out.errorMessage = `broker ${r.resourceName} is not this broker (${broker.nodeId})`;
+        out.errorMessage = `broker ${r.resourceName} is not this broker (${broker.nodeId}): send DescribeConfigs for a broker to that broker`;
         continue;
       }
       for (const def of brokerConfigDefs) {
         if (!wanted(def.name)) continue;
-        const explicit = broker.config.isExplicit(def.name);
-        const value = def.sensitive ? null : formatConfigValue(broker.config.get(def.name));
-        const source = explicit ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+        const effective = effectiveBrokerConfig(broker.metadata.image, broker.nodeId, broker.config, def);
+        const value = def.sensitive ? null : formatConfigValue(effective.value);
+        const source = BROKER_SOURCE[effective.source];
         out.configs.push({
           name: def.name,
           value,
-          readOnly: true,
-          isDefault: !explicit,
+          readOnly: def.dynamic !== true,
+          isDefault: effective.source === 'default',
           configSource: source,
           isSensitive: def.sensitive === true,
-          synonyms: includeSynonyms ? [{ name: def.name, value, source }] : [],
+          synonyms: includeSynonyms ? effective.levels.map((l) => ({ name: def.name, value: def.sensitive ? null : l.raw, source: BROKER_SOURCE[l.source] })) : [],
           configType: ConfigTypeCode[def.type] ?? 0,
           documentation: includeDocumentation ? def.doc : null,
         });

@@ -46,6 +46,9 @@ function isAdding(broker: Broker, p: Partition, replicaId: number): boolean {
 
 export class ReplicationManager {
   readonly fetchers: ReplicaFetcherManager;
+  /** The leader- and follower-side buckets; throttle-config.ts changes their rates as the metadata does. */
+  readonly leaderThrottle: ByteRateThrottle;
+  readonly followerThrottle: ByteRateThrottle;
   readonly #o: ReplicationOptions;
   readonly #leaderService: LeaderFetchService;
   readonly #logger: Logger;
@@ -57,7 +60,9 @@ export class ReplicationManager {
   constructor(o: ReplicationOptions) {
     this.#o = o;
     this.#logger = o.logger.child({ component: 'replication' });
-    this.#leaderService = new LeaderFetchService(o.broker, (p) => this.#maybeExpand(p), new ByteRateThrottle(o.leaderThrottledRate, o.clock.monotonicMs()), (p, replicaId) => isAdding(o.broker, p, replicaId));
+    this.leaderThrottle = new ByteRateThrottle(o.leaderThrottledRate, o.clock.monotonicMs());
+    this.followerThrottle = new ByteRateThrottle(o.followerThrottledRate, o.clock.monotonicMs());
+    this.#leaderService = new LeaderFetchService(o.broker, (p) => this.#maybeExpand(p), this.leaderThrottle, (p, replicaId) => isAdding(o.broker, p, replicaId));
     this.fetchers = new ReplicaFetcherManager({
       nodeId: o.broker.nodeId,
       clusterId: o.clusterId,
@@ -74,7 +79,7 @@ export class ReplicationManager {
       partitionMaxBytes: o.fetchMaxBytes,
       maxBytes: o.fetchResponseMaxBytes,
       backoffMs: o.fetchBackoffMs,
-      throttle: new ByteRateThrottle(o.followerThrottledRate, o.clock.monotonicMs()),
+      throttle: this.followerThrottle,
       isThrottled: (p) => isAdding(o.broker, p, o.broker.nodeId),
     });
   }
