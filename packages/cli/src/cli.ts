@@ -24,6 +24,7 @@ import { topicDescribe } from './commands/topic-describe.ts';
 import { topicList } from './commands/topic-list.ts';
 import { partitionElectLeaders, type ElectionScope } from './commands/partition-elect-leaders.ts';
 import { partitionReassign, type ReassignArgs } from './commands/partition-reassign.ts';
+import { parseThrottle } from './reassign.ts';
 import { PARTITION_FILTERS, type PartitionFilter } from './partitions.ts';
 
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
@@ -281,7 +282,11 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               .option('plan', { type: 'string', describe: 'plan file (JSON, as --generate prints it)' })
               .option('wait', { type: 'boolean', describe: '--verify: poll until every partition completes (a progress bar on a terminal)' })
               .option('interval-ms', { type: 'number', default: 1000, describe: '--verify --wait: time between polls' })
-              .option('timeout-ms', { type: 'number', default: 600_000, describe: '--verify --wait: give up after this long' }),
+              .option('timeout-ms', { type: 'number', default: 600_000, describe: '--verify --wait: give up after this long' })
+              .option('throttle', {
+                type: 'string',
+                describe: '--execute: cap the replication the moves cause at this many bytes/s on every broker of the plan (--verify removes it once complete; again on a running move: a new rate)',
+              }),
           handle((c, a) => partitionReassign(c, reassignArgs(a))),
         )
         .demandCommand(1, 'partition needs a subcommand: elect-leaders or reassign'),
@@ -386,6 +391,7 @@ export function reassignArgs(a: Args): ReassignArgs {
   const modes = (['generate', 'execute', 'verify', 'cancel'] as const).filter((m) => a[m] === true);
   if (modes.length !== 1) throw new UsageError('reassign needs exactly one of --generate, --execute, --verify, --cancel');
   const mode = modes[0]!;
+  if (a.throttle !== undefined && mode !== 'execute') throw new UsageError(`--throttle goes with --execute (it sets the rate a reassignment replicates at), not with --${mode}`);
   if (mode === 'generate') {
     if (a.topics === undefined || a.brokers === undefined) throw new UsageError('--generate needs --topics T1,T2 and --brokers 1,2,3');
     const topics = [...new Set(asStrings(a.topics).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== ''))].map(topicName);
@@ -404,6 +410,7 @@ export function reassignArgs(a: Args): ReassignArgs {
       timeoutMs: intOption(a['timeout-ms'], 'timeout-ms', 1) ?? 600_000,
     };
   }
+  if (mode === 'execute') return { mode, planFile: a.plan, throttle: a.throttle === undefined ? null : parseThrottle(a.throttle) };
   return { mode, planFile: a.plan };
 }
 

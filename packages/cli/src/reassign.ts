@@ -175,3 +175,32 @@ export function progressBar(s: VerifySummary, widthChars = 30): string {
   const filled = Math.min(widthChars, Math.max(0, Math.round(fraction * widthChars)));
   return `[${'#'.repeat(filled)}${'-'.repeat(widthChars - filled)}] ${s.complete}/${total} partitions complete, ${s.inSyncReplicas}/${s.targetReplicas} target replicas in sync`;
 }
+
+/** The broker configs `--throttle` sets and `--verify` removes (Kafka's names). */
+export const THROTTLE_CONFIGS = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'] as const;
+
+/** `--throttle`: bytes per second, a positive integer (the configs are longs >= 1). */
+export function parseThrottle(value: unknown): number {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--throttle must be a replication rate in bytes/s, an integer from 1 to ${Number.MAX_SAFE_INTEGER} (e.g. 1048576 for 1 MiB/s), got "${String(value ?? '')}"`);
+  }
+  return n;
+}
+
+/** Whether a reassignment in progress already moves `plan`'s partition to the plan's replicas (sending it again would restart it). */
+export function movingToPlan(plan: PlanPartition, ongoing: OngoingReassignment | undefined): boolean {
+  if (ongoing === undefined) return false;
+  return sameList(
+    ongoing.replicas.filter((r) => !ongoing.removingReplicas.includes(r)),
+    plan.replicas,
+  );
+}
+
+/** Every broker a plan involves: its partitions' replicas now (`current`, the union while they move) and its targets. */
+export function planBrokers(plan: ReassignmentPlan, current: ReassignmentPlan): number[] {
+  const ids = new Set<number>();
+  for (const p of [...plan.partitions, ...current.partitions]) for (const r of p.replicas) ids.add(r);
+  return [...ids].sort((a, b) => a - b);
+}

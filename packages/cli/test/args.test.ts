@@ -147,6 +147,15 @@ describe('trib argument parsing', () => {
     expectUsageError(await trib(['consume', 't', '--group', 'g', '--offset', '1']), /mutually exclusive/);
   });
 
+  it('rejects a bad --throttle before reading the plan or sending anything', async () => {
+    // The plan file does not exist and the broker is unreachable: the rate is checked first.
+    const port = await closedPort();
+    for (const bad of ['0', '-5', 'lots']) {
+      expectUsageError(await trib(['partition', 'reassign', '--execute', '--plan', '/nonexistent/plan.json', `--throttle=${bad}`, '-b', `127.0.0.1:${port}`]), new RegExp(`--throttle must be a replication rate in bytes/s.*got "${bad}"`));
+    }
+    expectUsageError(await trib(['partition', 'reassign', '--verify', '--plan', '/nonexistent/plan.json', '--throttle', '1000', '-b', `127.0.0.1:${port}`]), /--throttle goes with --execute/);
+  });
+
   it('rejects a malformed bootstrap server', async () => {
     expectUsageError(await trib(['topic', 'list', '-b', 'nohostport']), /invalid bootstrap server "nohostport"/);
   });

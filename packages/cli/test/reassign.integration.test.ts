@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigSource, KafkaClient, ResourceType } from '@tributary/client';
 import { silentLogger } from '@tributary/common';
 import { startNode, type RunningNode } from '@tributary/server';
 import { trib as tribWith } from './helpers.ts';
@@ -65,6 +66,34 @@ describe('trib partition reassign on one node', () => {
 
     const cancelled = await trib(['partition', 'reassign', '--cancel', '--plan', plan]);
     expect(cancelled).toEqual({ code: 0, stderr: '', stdout: 'No reassignment of moves-0 in progress\nNo reassignment of moves-1 in progress\n' });
+  });
+
+  it('--execute --throttle sets both rates on the plan\'s brokers first; --verify removes them once complete', async () => {
+    expect((await trib(['topic', 'create', 'throttled', '--partitions', '1', '--replication-factor', '1'])).code).toBe(0);
+    const plan = planFile('throttled.json', { version: 1, partitions: [{ topic: 'throttled', partition: 0, replicas: [node.nodeId] }] });
+    const client = new KafkaClient({ bootstrapServers: bootstrap });
+    const rates = async () => {
+      const [described] = await client.describeConfigs([{ type: ResourceType.Broker, name: String(node.nodeId), keys: ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'] }]);
+      return described!.configs.map((c) => ({ name: c.name, value: c.value, source: c.source }));
+    };
+    try {
+      const executed = await trib(['partition', 'reassign', '--execute', '--plan', plan, '--throttle', '1048576']);
+      expect(executed).toMatchObject({ code: 0, stderr: '' });
+      expect(executed.stdout).toContain(`Replication throttle set to 1048576 bytes/s (leader.replication.throttled.rate, follower.replication.throttled.rate) on brokers ${node.nodeId}\n`);
+      expect(await rates()).toEqual([
+        { name: 'leader.replication.throttled.rate', value: '1048576', source: ConfigSource.DynamicBroker },
+        { name: 'follower.replication.throttled.rate', value: '1048576', source: ConfigSource.DynamicBroker },
+      ]);
+      const verified = await trib(['partition', 'reassign', '--verify', '--plan', plan]);
+      expect(verified).toMatchObject({ code: 0, stderr: '' });
+      expect(verified.stdout).toContain(`Removed the replication throttle (leader.replication.throttled.rate, follower.replication.throttled.rate) from brokers ${node.nodeId}\n`);
+      expect((await rates()).map((r) => r.source)).toEqual([ConfigSource.Default, ConfigSource.Default]);
+      // Nothing left to remove: nothing said about it.
+      const again = await trib(['--json', 'partition', 'reassign', '--verify', '--plan', plan]);
+      expect(JSON.parse(again.stdout)).toMatchObject({ complete: 1, throttle: { removedFrom: [], keptFor: [] } });
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses brokers the cluster does not have, reports plans it could not apply, and bad plan files', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reassignArgs } from '../src/cli.ts';
 import { UsageError } from '../src/context.ts';
-import { generatePlan, parsePlan, progressBar, summarize, verifyLineText, verifyPartition } from '../src/reassign.ts';
+import { generatePlan, movingToPlan, parsePlan, parseThrottle, planBrokers, planOf, progressBar, summarize, verifyLineText, verifyPartition } from '../src/reassign.ts';
 
 const md = (replicas: number[], isr: number[]) => ({ partition: 0, leader: isr[0] ?? -1, leaderEpoch: 0, replicas, isr, offlineReplicas: [], errorCode: 0, errorName: 'NONE' });
 
@@ -104,5 +104,42 @@ describe('reassignArgs', () => {
     expect(() => reassignArgs({ execute: true })).toThrow(/--execute needs --plan FILE/);
     expect(() => reassignArgs({ generate: true, topics: 'a' })).toThrow(/--generate needs --topics/);
     expect(() => reassignArgs({ generate: true, topics: 'a', brokers: '1,x' })).toThrow(/--brokers must be an integer/);
+  });
+});
+
+describe('--throttle', () => {
+  it('goes with --execute as bytes/s', () => {
+    expect(reassignArgs({ execute: true, plan: 'p.json' })).toEqual({ mode: 'execute', planFile: 'p.json', throttle: null });
+    expect(reassignArgs({ execute: true, plan: 'p.json', throttle: '1048576' })).toEqual({ mode: 'execute', planFile: 'p.json', throttle: 1048576 });
+    expect(parseThrottle(' 1 ')).toBe(1);
+    expect(parseThrottle(9007199254740991)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('refuses zero, negative, fractional, non-numeric, empty and too large rates, naming the value', () => {
+    for (const bad of ['0', '-1048576', '1.5', '1e6', '1MB', 'fast', '', '9007199254740992', '0x10']) {
+      expect(() => parseThrottle(bad), bad).toThrow(UsageError);
+      expect(() => parseThrottle(bad), bad).toThrow(`--throttle must be a replication rate in bytes/s, an integer from 1 to 9007199254740991 (e.g. 1048576 for 1 MiB/s), got "${bad}"`);
+    }
+    expect(() => reassignArgs({ execute: true, plan: 'p.json', throttle: '0' })).toThrow(/got "0"/);
+  });
+
+  it('is refused with the other modes', () => {
+    expect(() => reassignArgs({ verify: true, plan: 'p.json', throttle: '1000' })).toThrow('--throttle goes with --execute (it sets the rate a reassignment replicates at), not with --verify');
+    expect(() => reassignArgs({ generate: true, topics: 'a', brokers: '1', throttle: '1000' })).toThrow(/not with --generate/);
+    expect(() => reassignArgs({ cancel: true, plan: 'p.json', throttle: '1000' })).toThrow(/not with --cancel/);
+  });
+
+  it('is set on every broker of the plan: current replicas (the union while moving) and targets', () => {
+    const plan = planOf([{ topic: 't', partition: 0, replicas: [3, 4] }, { topic: 'u', partition: 1, replicas: [5] }]);
+    const current = planOf([{ topic: 't', partition: 0, replicas: [1, 2] }, { topic: 'u', partition: 1, replicas: [5, 2] }]);
+    expect(planBrokers(plan, current)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a partition already moving to the plan\'s replicas is not sent again', () => {
+    const p = { topic: 't', partition: 0, replicas: [3, 4] };
+    expect(movingToPlan(p, undefined)).toBe(false);
+    expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [3, 4, 1], addingReplicas: [3, 4], removingReplicas: [1] })).toBe(true);
+    expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [4, 3, 1], addingReplicas: [3, 4], removingReplicas: [1] })).toBe(false);
+    expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [3, 5, 1], addingReplicas: [3, 5], removingReplicas: [1] })).toBe(false);
   });
 });
