@@ -1,3 +1,4 @@
+export * from './collect.ts';
 export * from './faults.ts';
 export * from './producer.ts';
 export * from './readback.ts';
