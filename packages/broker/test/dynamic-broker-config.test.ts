@@ -8,6 +8,7 @@ import type { Broker, RequestContext } from '../src/broker.ts';
 import { BrokerConfig, brokerConfigDefsByName } from '../src/config/broker-config.ts';
 import { brokerConfigSchema, effectiveBrokerConfig } from '../src/config/dynamic-broker-config.ts';
 import { ConfigSource } from '../src/handlers/config-views.ts';
+import { handleIncrementalAlterConfigs } from '../src/handlers/alter-configs.ts';
 import { handleDescribeConfigs } from '../src/handlers/describe-configs.ts';
 import { ByteRateThrottle } from '../src/replication/throttle.ts';
 import { ReplicationThrottleConfig } from '../src/replication/throttle-config.ts';
@@ -176,5 +177,46 @@ describe('DescribeConfigs for brokers', () => {
     ]);
     const other: any = await handleDescribeConfigs(broker(image), rc(4), request('3', null));
     expect(other.results[0]).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, configs: [] });
+  });
+});
+
+describe('IncrementalAlterConfigs for brokers', () => {
+  it('forwards broker id and cluster default resources to the controller and answers once the local image shows them; broker loggers are refused', async () => {
+    let image = MetadataImage.EMPTY;
+    const forwarded: unknown[] = [];
+    const waits: boolean[] = [];
+    const stub = {
+      controller: {
+        incrementalAlterConfigs: async (request: { resources: { resourceName: string; configs: AlterableConfig[] }[] }) => {
+          forwarded.push(request);
+          const result = incrementalAlterConfigs(image, request as never, ctx);
+          image = applyAll(image, result.records);
+          return result.response;
+        },
+      },
+      metadata: {
+        waitFor: async (check: (i: MetadataImage) => boolean) => {
+          waits.push(check(image));
+          return true;
+        },
+      },
+    } as unknown as Broker;
+    const rcAlter: RequestContext = { header: { apiKey: 44, apiVersion: 1, correlationId: 1, clientId: 'test' }, clientHost: '127.0.0.1', signal: new AbortController().signal };
+    const res: any = await handleIncrementalAlterConfigs(stub, rcAlter, {
+      validateOnly: false,
+      resources: [
+        { resourceType: B, resourceName: '2', configs: [set(LEADER, '1048576')] },
+        { resourceType: B, resourceName: '', configs: [set(FOLLOWER, '0')] },
+        { resourceType: 8, resourceName: '2', configs: [set('root', 'DEBUG')] },
+      ],
+    });
+    expect(res.responses.map((r: any) => [r.resourceName, r.errorCode])).toEqual([
+      ['2', ErrorCode.NONE],
+      ['', ErrorCode.INVALID_CONFIG],
+      ['2', ErrorCode.INVALID_REQUEST],
+    ]);
+    expect(forwarded).toHaveLength(1);
+    expect(image.configs(B, '2').get(LEADER)).toBe('1048576');
+    expect(waits).toEqual([true]);
   });
 });
