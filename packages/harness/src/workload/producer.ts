@@ -18,7 +18,8 @@ const stderrMax = 100_000;
 interface DeliveryLine {
   readonly v?: string;
   readonly p?: number;
-  readonly o?: number;
+  /** null when the acknowledgement named no offset (confluent-kafka's Message.offset() is None). */
+  readonly o?: number | null;
   readonly err?: string;
   readonly done?: boolean;
   readonly sent?: number;
@@ -94,7 +95,10 @@ export class ProducerProcess {
     // A delivery error of an idempotent producer (timeout, fatal error) leaves the write unknown: it may be in
     // the log. The report names no partition; the checker matches unknown sends by value, so 0 stands in.
     if (d.err !== undefined) this.ops.push({ type: 'send', process: this.name, topic: this.topic, partition: 0, key: d.v, value: d.v, outcome: 'info', timeMs: nowMs });
-    else this.ops.push({ type: 'send', process: this.name, topic: this.topic, partition: d.p!, key: d.v, value: d.v, offset: d.o!, outcome: 'ok', timeMs: nowMs });
+    // An acknowledgement may carry no offset: librdkafka reports a retry the broker answered with
+    // DUPLICATE_SEQUENCE_NUMBER (the first copy is already in the log) as delivered, at an unknown offset.
+    else if (typeof d.o === 'number' && d.o >= 0) this.ops.push({ type: 'send', process: this.name, topic: this.topic, partition: d.p!, key: d.v, value: d.v, offset: d.o, outcome: 'ok', timeMs: nowMs });
+    else this.ops.push({ type: 'send', process: this.name, topic: this.topic, partition: d.p!, key: d.v, value: d.v, outcome: 'ok', timeMs: nowMs });
   }
 
   get malformedLines(): number {
