@@ -179,7 +179,13 @@ describe('a single node', () => {
       // The retry of the first batch: same offsets back, nothing appended.
       expect(await produce(0, init.producerEpoch, ['a', 'b'])).toMatchObject({ errorCode: 0, baseOffset: 0 });
       expect((await client.listOffsets('idem', 0, OffsetSpec.Latest)).offset).toBe(3);
-      expect(await produce(5, init.producerEpoch, ['gap'])).toMatchObject({ errorCode: 45 }); // OUT_OF_ORDER_SEQUENCE_NUMBER
+      // A batch ahead of the next sequence: retriable NOT_ENOUGH_REPLICAS (an earlier batch is missing), nothing appended.
+      const gap = await produce(5, init.producerEpoch, ['gap']);
+      expect(gap).toMatchObject({ errorCode: 19 });
+      expect(gap.errorMessage).toMatch(/sequence 5 arrived but the log ends at sequence 2; nothing was appended/);
+      expect((await client.listOffsets('idem', 0, OffsetSpec.Latest)).offset).toBe(3);
+      // A batch behind it that is not one of the retained ones: OUT_OF_ORDER_SEQUENCE_NUMBER.
+      expect(await produce(1, init.producerEpoch, ['behind'])).toMatchObject({ errorCode: 45 });
       const bumped: any = await conn.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: init.producerId, producerEpoch: init.producerEpoch });
       expect(bumped.producerEpoch).toBe(init.producerEpoch + 1);
       expect(await produce(0, bumped.producerEpoch, ['new epoch'])).toMatchObject({ errorCode: 0, baseOffset: 3 });

@@ -6,7 +6,13 @@
  * - `check` is the leader's pure test before appending a client batch (Kafka's duplicate lookup + checkProducerEpoch +
  *   checkSequence for the client origin): a batch equal in epoch and sequence range to one of the retained ones is a
  *   duplicate (acked with the original offsets, not appended); a lower epoch is fenced (INVALID_PRODUCER_EPOCH); a
- *   higher epoch must start at sequence 0; the same epoch must continue at lastSeq + 1 (2^31-1 wraps to 0). As in
+ *   higher epoch must start at sequence 0; the same epoch must continue at lastSeq + 1 (2^31-1 wraps to 0). A batch
+ *   AHEAD of that (a higher epoch not at 0, or the same epoch past lastSeq + 1) is a `SEQUENCE_GAP`: an earlier batch
+ *   of the producer is missing (refused before it was appended, e.g. by a broker that was not yet serving as leader,
+ *   or still on its way). Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER there, which makes librdkafka bump the producer
+ *   epoch and re-send every possibly persisted batch under the new epoch, i.e. duplicate it; the broker answers a gap
+ *   with a retriable error instead (see the produce handler). A batch BEHIND (not a retained duplicate) is out of
+ *   order. As in
  *   Kafka since KIP-360, a producer id with no state (new, expired, or its batches removed) may start at any
  *   sequence: the broker never answers UNKNOWN_PRODUCER_ID for produce, and neither does this check.
  * - `update` applies an appended batch without validation (the leader validated it; a follower takes the leader's
@@ -62,7 +68,7 @@ export interface ProducerBatch {
   maxTimestamp: number;
 }
 
-export type ProducerCheckError = 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'INVALID_PRODUCER_EPOCH' | 'TOO_MANY_PRODUCERS';
+export type ProducerCheckError = 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'SEQUENCE_GAP' | 'INVALID_PRODUCER_EPOCH' | 'TOO_MANY_PRODUCERS';
 
 export type ProducerCheck =
   | { kind: 'ok' }
@@ -77,6 +83,15 @@ export class TooManyProducersError extends Error {
 
 function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === MAX_SEQUENCE);
+}
+
+/**
+ * Whether `firstSeq` lies ahead of `lastSeq + 1` (batches in between are missing) rather than behind it, in the
+ * sequence space that wraps at 2^31: ahead = less than half the space forward.
+ */
+function isAhead(lastSeq: number, firstSeq: number): boolean {
+  const distance = (firstSeq - lastSeq - 1 + MAX_SEQUENCE + 1) % (MAX_SEQUENCE + 1);
+  return distance > 0 && distance < (MAX_SEQUENCE + 1) / 2;
 }
 
 export class ProducerStateManager {
@@ -136,10 +151,11 @@ export class ProducerStateManager {
     }
     if (producerEpoch !== entry.producerEpoch) {
       if (firstSeq !== 0) {
+        // A new epoch starts at 0: a later batch of it arrived first (its first batch was refused or is on its way).
         return {
           kind: 'error',
-          error: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
-          message: `producer ${producerId}: new epoch ${producerEpoch} must start at sequence 0, got ${firstSeq} (current epoch ${entry.producerEpoch})`,
+          error: 'SEQUENCE_GAP',
+          message: `producer ${producerId}: new epoch ${producerEpoch} starts at sequence 0 but sequence ${firstSeq} arrived first (current epoch ${entry.producerEpoch}); nothing was appended: retry after the earlier batches`,
         };
       }
       return { kind: 'ok' };
@@ -147,6 +163,13 @@ export class ProducerStateManager {
     const currentLastSeq = entry.batches.at(-1)?.lastSeq;
     // An entry without batches (loaded from a snapshot of a producer whose batches were all removed) accepts any.
     if (currentLastSeq !== undefined && !inSequence(currentLastSeq, firstSeq)) {
+      if (isAhead(currentLastSeq, firstSeq)) {
+        return {
+          kind: 'error',
+          error: 'SEQUENCE_GAP',
+          message: `producer ${producerId} epoch ${producerEpoch}: sequence ${firstSeq} arrived but the log ends at sequence ${currentLastSeq}; nothing was appended: retry after the earlier batches`,
+        };
+      }
       return {
         kind: 'error',
         error: 'OUT_OF_ORDER_SEQUENCE_NUMBER',

@@ -15,7 +15,7 @@ describe('ProducerStateManager.check', () => {
     s.update(pb(7, 0, 42, 100, 3));
     expect(s.check(7, 0, 45, 45)).toEqual({ kind: 'ok' });
     const gap = s.check(7, 0, 46, 46);
-    expect(gap.kind === 'error' && gap.error).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(gap.kind === 'error' && gap.error).toBe('SEQUENCE_GAP');
     const behind = s.check(7, 0, 40, 41);
     expect(behind.kind === 'error' && behind.error).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
   });
@@ -50,8 +50,9 @@ describe('ProducerStateManager.check', () => {
     // Even a retained batch's sequence range under an older epoch is fenced, not a duplicate.
     const fencedDup = s.check(5, 1, 0, 2);
     expect(fencedDup.kind === 'error' && fencedDup.error).toBe('INVALID_PRODUCER_EPOCH');
+    // A later batch of the new epoch before its first one: a gap (retriable), not out of order.
     const bumpedMid = s.check(5, 3, 3, 3);
-    expect(bumpedMid.kind === 'error' && bumpedMid.error).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(bumpedMid.kind === 'error' && bumpedMid.error).toBe('SEQUENCE_GAP');
     expect(s.check(5, 3, 0, 0)).toEqual({ kind: 'ok' });
     s.update(pb(5, 3, 0, 3));
     expect(s.entry(5)).toMatchObject({ producerEpoch: 3, batches: [{ firstSeq: 0, lastSeq: 0, lastOffset: 3 }] });
@@ -73,6 +74,11 @@ describe('ProducerStateManager.check', () => {
     expect(s.entry(9)!.batches[1]).toMatchObject({ firstSeq: max, lastSeq: 1, lastOffset: 5, offsetDelta: 2 });
     expect(s.check(9, 0, max, 1)).toEqual({ kind: 'duplicate', firstOffset: 3, lastOffset: 5, timestamp: T });
     expect(s.check(9, 0, 2, 2)).toEqual({ kind: 'ok' });
+    // Across the wrap: ahead of the next sequence (2) is a gap, behind it is out of order.
+    const ahead = s.check(9, 0, 4, 4);
+    expect(ahead.kind === 'error' && ahead.error).toBe('SEQUENCE_GAP');
+    const behind = s.check(9, 0, max - 5, max - 5);
+    expect(behind.kind === 'error' && behind.error).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
   });
 
   it('is bounded: check refuses a new id past the maximum, update evicts the idlest', () => {

@@ -230,7 +230,7 @@ describe('producer state in the log', () => {
     expect(await produce(log, 42, 0, 36, 2)).toBe(36);
     expect(log.logEndOffset).toBe(end);
     const gap = log.checkProducerBatch(42, 0, seq + 1, seq + 1);
-    expect(gap.kind === 'error' && gap.error).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(gap.kind === 'error' && gap.error).toBe('SEQUENCE_GAP');
     expect(log.producerSnapshotOffsets().length).toBeGreaterThan(0);
     const before = log.producerEntries();
     await log.close();

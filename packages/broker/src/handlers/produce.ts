@@ -86,10 +86,7 @@ async function produceToPartition(broker: Broker, version: number, acks: number,
   try {
     if (producer !== null) {
       const outcome = await partition.log.appendIdempotent(records, producer, { leaderEpoch: partition.leaderEpoch, nowMs });
-      if (outcome.kind === 'error') {
-        const code = outcome.error === 'INVALID_PRODUCER_EPOCH' ? ErrorCode.INVALID_PRODUCER_EPOCH : outcome.error === 'OUT_OF_ORDER_SEQUENCE_NUMBER' ? ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER : ErrorCode.POLICY_VIOLATION;
-        return fail(code, `${topic}-${index}: ${outcome.message}`);
-      }
+      if (outcome.kind === 'error') return fail(producerErrorCode(outcome.error), `${topic}-${index}: ${outcome.message}`);
       if (outcome.kind === 'duplicate') {
         // Already in the log (a retry): acknowledge with the original offsets, append nothing (Kafka does the same).
         result.baseOffset = outcome.firstOffset;
@@ -122,6 +119,26 @@ async function produceToPartition(broker: Broker, version: number, acks: number,
     }
   }
   return result;
+}
+
+/**
+ * The answer to a refused idempotent batch. A sequence gap (an earlier batch of the producer is missing: it was
+ * refused before it was appended, say by a broker not yet serving as the new leader, and its retry comes after this
+ * one) gets NOT_ENOUGH_REPLICAS, a retriable "not persisted" error: the client retries in order once the earlier batch
+ * is in. Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER, on which librdkafka bumps the producer epoch and re-sends every
+ * possibly persisted batch of every partition under the new epoch, storing those a second time.
+ */
+function producerErrorCode(error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' | 'SEQUENCE_GAP' | 'INVALID_PRODUCER_EPOCH' | 'TOO_MANY_PRODUCERS'): number {
+  switch (error) {
+    case 'INVALID_PRODUCER_EPOCH':
+      return ErrorCode.INVALID_PRODUCER_EPOCH;
+    case 'OUT_OF_ORDER_SEQUENCE_NUMBER':
+      return ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case 'SEQUENCE_GAP':
+      return ErrorCode.NOT_ENOUGH_REPLICAS;
+    case 'TOO_MANY_PRODUCERS':
+      return ErrorCode.POLICY_VIOLATION;
+  }
 }
 
 /**

@@ -23,6 +23,7 @@ interface DeliveryLine {
   readonly err?: string;
   readonly done?: boolean;
   readonly sent?: number;
+  readonly epochBumps?: number;
 }
 
 export interface ProducerOptions {
@@ -42,6 +43,11 @@ export class ProducerProcess {
   readonly ops: SendOp[] = [];
   /** How many values the producer created (from its final line), null until it finished cleanly. */
   sent: number | null = null;
+  /**
+   * librdkafka's producer-epoch bumps (from its final line; null until it finished cleanly). After a bump it re-sends
+   * possibly persisted messages under the new epoch, so a broker must never give it cause: a run expects 0.
+   */
+  epochBumps: number | null = null;
   stderr = '';
   readonly exited: Promise<number | null>;
   readonly #child: ChildProcess;
@@ -86,6 +92,7 @@ export class ProducerProcess {
     }
     if (d.done === true) {
       this.sent = d.sent ?? null;
+      this.epochBumps = d.epochBumps ?? null;
       return;
     }
     if (typeof d.v !== 'string') return;

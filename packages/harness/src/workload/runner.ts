@@ -56,6 +56,8 @@ export interface NemesisRunResult {
   readonly healthyAtEnd: boolean;
   /** One line: the counts that matter. */
   readonly summary: string;
+  /** librdkafka producer-epoch bumps over every producer that finished (see ProducerProcess.epochBumps). */
+  readonly producerEpochBumps: number;
 }
 
 const DEFAULTS = { topic: 'chaos', partitions: 6, producers: 3, ratePerS: 100, faultMs: [5_000, 15_000] as const, quietMs: [5_000, 10_000] as const };
@@ -225,11 +227,13 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     writeFileSync(historyPath, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
 
     const report = checkHistory(history, { drained: true });
+    const producerEpochBumps = producers.reduce((n, p) => n + (p.epochBumps ?? 0), 0);
     const c = report.counts;
     const summary =
       `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back; ` +
       `lost ${c.lostWrites}, duplicated ${c.duplicates}, inconsistent offsets ${c.inconsistentOffsets}, nonmonotonic ${c.nonmonotonicPolls}, skips ${c.skips}, ` +
-      `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows`;
+      `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows; ` +
+      `producer epoch bumps ${producerEpochBumps}`;
     const meta = {
       title: `Tributary nemesis run, seed ${o.seed}`,
       seed: o.seed,
@@ -240,13 +244,14 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
       healthyAtEnd,
       readBackShort: read.short,
       producersUnfinished: producers.filter((p) => p.sent === null).map((p) => ({ name: p.name, stderr: p.stderr.slice(-1000) })),
+      producerEpochBumps,
       applied,
     };
     writeFileSync(reportJsonPath, reportJson(report, meta));
     writeFileSync(reportHtmlPath, reportHtml(report, meta));
     if (!report.valid) keepNodes = true;
     log(summary);
-    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary };
+    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps };
   } catch (err) {
     keepNodes = true;
     const tails = cluster.logTails(60);
