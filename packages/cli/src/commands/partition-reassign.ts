@@ -111,8 +111,8 @@ async function execute(ctx: CommandContext, plan: ReassignmentPlan, throttle: nu
   const client = ctx.client();
   const current = await currentAssignment(client, plan);
   const ongoing = await client.listPartitionReassignments(plan.partitions, { timeoutMs: ctx.requestTimeoutMs });
-  const isMoving = (p: { topic: string; partition: number; replicas: number[] }): boolean =>
-    movingToPlan(p, ongoing.find((o) => o.topic === p.topic && o.partition === p.partition));
+  const ongoingByName = new Map(ongoing.map((o) => [`${o.topic}-${o.partition}`, o]));
+  const isMoving = (p: { topic: string; partition: number; replicas: number[] }): boolean => movingToPlan(p, ongoingByName.get(`${p.topic}-${p.partition}`));
   const moving = plan.partitions.filter(isMoving);
   const toStart = plan.partitions.filter((p) => !isMoving(p));
   const throttledBrokers = throttle === null ? [] : planBrokers(plan, current);
