@@ -148,6 +148,15 @@ describe.skipIf(unavailable !== null)('ContainerCluster (real containers, iptabl
     await c.heal();
     expect(await c.rules('b1')).toEqual([]);
     expect(await connectFrom(c.info('b1').container, 'b2', 9092)).toBe(0);
+    // One way, added to nothing: only b1's packets to c1 are dropped (TCP cannot tell the directions apart, the rules can).
+    await c.partition(['b1'], ['c1'], true);
+    expect(await c.rules('b1')).toEqual([`-A ${CONTAINER_CHAIN} -d ${c.address('c1')}/32 -j DROP`]);
+    expect(await c.rules('c1')).toEqual([`-A ${CONTAINER_CHAIN} -s ${c.address('b1')}/32 -j DROP`]);
+    expect(await c.rules('b2')).toEqual([]);
+    expect(await connectFrom(c.info('b1').container, 'c1', 9093)).toBe(1);
+    expect(await connectFrom(c.info('b2').container, 'c1', 9093)).toBe(0);
+    await c.heal();
+    expect(await c.rules('c1')).toEqual([]);
   }, 120_000);
 
   it('a partition between the host\'s clients and a broker cuts the client off from it alone, and heals', async () => {

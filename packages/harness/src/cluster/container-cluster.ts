@@ -164,6 +164,11 @@ export function containerPartitionRules(
   return rules;
 }
 
+/** A rule as `iptables -S` prints it back: single addresses get their /32. */
+function iptablesSaveForm(rule: readonly string[]): string {
+  return rule.map((arg, i) => ((rule[i - 1] === '-s' || rule[i - 1] === '-d') && !arg.includes('/') ? `${arg}/32` : arg)).join(' ');
+}
+
 interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
@@ -509,8 +514,13 @@ export class ContainerCluster {
       const pid = await this.#pid(n);
       if (pid === null) return;
       await this.#ensureChain(pid);
+      const rules = wanted.get(n.name) ?? [];
+      // A chain that already holds exactly these rules is left alone: rewriting it would open a gap in a
+      // partition that is meant to hold (e.g. while another node restarts).
+      const current = (await this.#iptables(pid, ['-S', CONTAINER_CHAIN])).split('\n').filter((l) => l.startsWith('-A '));
+      if (current.join('\n') === rules.map(iptablesSaveForm).join('\n')) return;
       await this.#iptables(pid, ['-F', CONTAINER_CHAIN]);
-      for (const rule of wanted.get(n.name) ?? []) await this.#iptables(pid, rule);
+      for (const rule of rules) await this.#iptables(pid, rule);
     }));
   }
 
