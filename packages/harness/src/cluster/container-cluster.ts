@@ -36,6 +36,9 @@ const startTimeoutMs = 120_000;
 const startPollMs = 300;
 const stopGraceS = 10;
 const logTailLinesMax = 10_000;
+/** Freeze attempts before a pause fails, and the backoff step between them (cgroup v1 freezes can fail). */
+const pauseAttemptsMax = 10;
+const pauseRetryMs = 100;
 
 export interface ContainerClusterOptions {
   readonly controllers: number;
@@ -438,11 +441,26 @@ export class ContainerCluster {
     }));
   }
 
-  /** `docker pause`: the cgroup freezer stops every process of the container at once. */
+  /**
+   * `docker pause`: the cgroup freezer stops every process of the container at once. On cgroup v1 a freeze can
+   * fail ("unable to freeze") while a process sits in an uninterruptible wait (an fsync, say); runc thaws the
+   * container again and the attempt is repeated, a bounded number of times.
+   */
   async pause(names: readonly string[]): Promise<void> {
     await Promise.all(names.map(async (name) => {
-      if (this.#states.get(this.#node(name).name) !== 'running') return;
-      await exec(this.#docker, ['pause', this.#node(name).container]);
+      const n = this.#node(name);
+      if (this.#states.get(n.name) !== 'running') return;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await exec(this.#docker, ['pause', n.container]);
+          break;
+        } catch (err) {
+          if (!/unable to freeze/.test((err as Error).message) || attempt >= pauseAttemptsMax) {
+            throw new Error(`cannot pause node ${name} (container ${n.container}) after ${attempt} attempt(s): ${(err as Error).message}`, { cause: err });
+          }
+          await new Promise((r) => setTimeout(r, pauseRetryMs * attempt));
+        }
+      }
       this.#states.set(name, 'paused');
     }));
   }
