@@ -84,7 +84,8 @@ function tryIptables(args: readonly string[]): boolean {
   }
 }
 
-function alive(pid: number): boolean {
+/** The process exists (EPERM: it does, under another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -116,7 +117,7 @@ export function removeStaleChains(): string[] {
   const removed: string[] = [];
   for (const chain of harnessChains()) {
     const pid = Number(chain.slice(CHAIN_PREFIX.length));
-    if (pid === process.pid || alive(pid)) continue;
+    if (pid === process.pid || pidAlive(pid)) continue;
     removeChain(chain);
     removed.push(chain);
   }

@@ -1,3 +1,5 @@
+export * from './disks.ts';
 export * from './firewall.ts';
+export * from './netem.ts';
 export * from './process-cluster.ts';
 export * from './container-cluster.ts';

@@ -7,15 +7,21 @@
  * which is ephemeral unless set) so partition rules can name them and restarts reuse them. Each node has its
  * own folder: data/ (log.dirs), stdout.log and stderr.log.
  *
+ * Optional, for the nemesis: latency/loss/reorder of chosen nodes' packets (netem.ts) and a small disk per node that
+ * can be filled or made read-only (disks.ts).
+ *
  * Teardown always happens: `destroy()` in a finally, and an exit/SIGINT/SIGTERM hook that kills every node
- * with -9 and removes the iptables chain synchronously if the run dies first.
+ * with -9 and removes the iptables chains and the disks synchronously if the run dies first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { NodeDisks } from './disks.ts';
 import { Firewall, checkIptables } from './firewall.ts';
+import { defaultPython } from '../workload/producer.ts';
+import { Netem, type NetemParams } from './netem.ts';
 
 export const serverBin = resolve(import.meta.dirname, '../../../server/bin/tributary.js');
 
@@ -34,6 +40,14 @@ export interface ProcessClusterOptions {
   readonly overrides?: Readonly<Record<string, string>>;
   /** Set up the iptables chain (needs root). Default true. */
   readonly partitions?: boolean;
+  /** Latency/loss/reorder faults (needs root, iptables, python3 for the delayer). Default false. */
+  readonly netem?: boolean;
+  /** The python the packet delayer runs on (default /usr/bin/python3 or TRIB_PYTHON). */
+  readonly python?: string;
+  /** Seeds the delayer's jitter and reordering draws. */
+  readonly seed?: number;
+  /** A tmpfs disk per node of this many bytes (needs root), for disk-full/disk-readonly. Default: none. */
+  readonly diskBytes?: number;
   readonly host?: string;
 }
 
@@ -49,6 +63,8 @@ export interface NodeInfo {
   readonly gid: number;
   readonly dir: string;
   readonly dataDir: string;
+  /** The node's own disk (a mount point holding dataDir) when the cluster has disks, else null. */
+  readonly diskDir: string | null;
   readonly stdoutPath: string;
   readonly stderrPath: string;
   readonly args: readonly string[];
@@ -79,7 +95,7 @@ export function validateClusterShape(controllers: number, brokers: number): stri
 }
 
 /** Node names, ids, roles, ports and argv: pure given the ports. */
-export function planNodes(o: { controllers: number; brokers: number; dir: string; host: string; overrides: Readonly<Record<string, string>>; clusterId?: string }, ports: readonly number[]): NodeInfo[] {
+export function planNodes(o: { controllers: number; brokers: number; dir: string; host: string; overrides: Readonly<Record<string, string>>; clusterId?: string; disks?: boolean }, ports: readonly number[]): NodeInfo[] {
   const problems = validateClusterShape(o.controllers, o.brokers);
   if (problems.length > 0) throw new Error(`cannot plan the cluster: ${problems.join('; ')}`);
   const needed = o.controllers + 2 * o.brokers;
@@ -94,7 +110,9 @@ export function planNodes(o: { controllers: number; brokers: number; dir: string
   const replicationFactor = Math.min(3, o.brokers);
   return shapes.map((s): NodeInfo => {
     const dir = join(o.dir, s.name);
-    const dataDir = join(dir, 'data');
+    // With disks, the data folder sits one level down the mount point, so the disk's filler is not in log.dirs.
+    const diskDir = o.disks === true ? join(dir, 'disk') : null;
+    const dataDir = diskDir !== null ? join(diskDir, 'data') : join(dir, 'data');
     const keys: Record<string, string> = {
       'node.id': String(s.id),
       'process.roles': s.controller ? 'controller' : 'broker',
@@ -124,6 +142,7 @@ export function planNodes(o: { controllers: number; brokers: number; dir: string
       gid: NODE_GID_BASE + s.id,
       dir,
       dataDir,
+      diskDir,
       stdoutPath: join(dir, 'stdout.log'),
       stderrPath: join(dir, 'stderr.log'),
       args,
@@ -276,13 +295,17 @@ export class ProcessCluster {
   readonly host: string;
   readonly #nodes: Map<string, ProcessNode>;
   readonly #firewall: Firewall | null;
+  readonly #netem: Netem | null;
+  readonly #disks: NodeDisks | null;
   #destroyed = false;
 
-  private constructor(nodes: NodeInfo[], host: string, firewall: Firewall | null) {
+  private constructor(nodes: NodeInfo[], host: string, firewall: Firewall | null, netem: Netem | null, disks: NodeDisks | null) {
     this.nodes = nodes;
     this.host = host;
     this.#nodes = new Map(nodes.map((n) => [n.name, new ProcessNode(n)]));
     this.#firewall = firewall;
+    this.#netem = netem;
+    this.#disks = disks;
   }
 
   /** Plans, then starts every node (controllers first) and waits until each printed "node started". */
@@ -299,18 +322,23 @@ export class ProcessCluster {
       used.add(port);
       ports.push(port);
     }
-    const nodes = planNodes({ controllers: options.controllers, brokers: options.brokers, dir: resolve(options.dir), host, overrides: options.overrides ?? {}, clusterId: randomBytes(16).toString('base64url') }, ports);
+    const wantDisks = options.diskBytes !== undefined;
+    const nodes = planNodes({ controllers: options.controllers, brokers: options.brokers, dir: resolve(options.dir), host, overrides: options.overrides ?? {}, clusterId: randomBytes(16).toString('base64url'), disks: wantDisks }, ports);
     const firewall = wantFirewall
       ? new Firewall(
           nodes.map((n) => ({ name: n.name, gid: n.gid, clientPort: n.clientPort, ports: [n.clientPort, n.controllerPort, n.replicationPort].filter((p): p is number => p !== null) })),
           process.getgid?.() ?? 0,
         )
       : null;
-    const cluster = new ProcessCluster(nodes, host, firewall);
+    const netem = options.netem === true ? new Netem({ python: options.python ?? defaultPython, seed: options.seed ?? 1 }) : null;
+    const disks = wantDisks ? new NodeDisks(nodes.map((n) => ({ name: n.name, diskDir: n.diskDir! })), options.diskBytes) : null;
+    const cluster = new ProcessCluster(nodes, host, firewall, netem, disks);
     installExitHooks();
     liveClusters.add(cluster);
     try {
       firewall?.install();
+      netem?.install();
+      disks?.mountAll();
       // Controllers first: brokers register with the quorum as they start.
       await Promise.all(nodes.filter((n) => n.roles.includes('controller')).map((n) => cluster.#node(n.name).start()));
       await Promise.all(nodes.filter((n) => !n.roles.includes('controller')).map((n) => cluster.#node(n.name).start()));
@@ -390,9 +418,60 @@ export class ProcessCluster {
     this.#firewall?.heal();
   }
 
-  /** Every node back: partitions healed, paused nodes resumed, stopped nodes restarted. */
+  /** Delays, drops or reorders the named nodes' outgoing packets (netem.ts), replacing any netem fault in place. */
+  async netem(names: readonly string[], params: NetemParams): Promise<void> {
+    if (this.#netem === null) throw new Error('this cluster was started without netem; start it with netem: true (needs root, iptables and python3) to delay, drop or reorder packets');
+    await this.#netem.apply(names.map((n) => this.#node(n).info.gid), params);
+  }
+
+  async netemHeal(): Promise<void> {
+    await this.#netem?.heal();
+  }
+
+  /** The netem rules in place (`iptables -S` lines). */
+  netemRules(): string[] {
+    return this.#netem?.rules() ?? [];
+  }
+
+  #requireDisks(): NodeDisks {
+    if (this.#disks === null) throw new Error('this cluster was started without disks of its own; start it with diskBytes (needs root) to fill disks or make them read-only');
+    return this.#disks;
+  }
+
+  /** Fills the named nodes' disks until ENOSPC; returns the bytes the filler took per node. */
+  diskFull(names: readonly string[]): Record<string, number> {
+    const disks = this.#requireDisks();
+    for (const n of names) this.#node(n);
+    return Object.fromEntries(names.map((n) => [n, disks.fill(n)]));
+  }
+
+  diskReadonly(names: readonly string[]): void {
+    const disks = this.#requireDisks();
+    for (const n of names) this.#node(n);
+    for (const n of names) disks.makeReadonly(n);
+  }
+
+  /** Frees and makes writable the named disks (every disk when no names). */
+  diskHeal(names?: readonly string[]): void {
+    if (this.#disks === null) return;
+    if (names === undefined) this.#disks.healAll();
+    else for (const n of names) this.#disks.heal(n);
+  }
+
+  /** The disk mounts of this cluster still in place. */
+  diskMounts(): string[] {
+    return this.#disks?.mountedTargets() ?? [];
+  }
+
+  diskUsedBytes(name: string): number {
+    return this.#requireDisks().usedBytes(name);
+  }
+
+  /** Every node back: partitions, netem and disks healed, paused nodes resumed, stopped nodes restarted. */
   async healAll(): Promise<void> {
     this.heal();
+    await this.netemHeal();
+    this.diskHeal();
     this.resume(this.names);
     await this.restart(this.names);
   }
@@ -402,22 +481,36 @@ export class ProcessCluster {
     return Object.fromEntries([...this.#nodes].map(([name, node]) => [name, node.tail(lines)]));
   }
 
-  /** Stops every node (gracefully, -9 after a grace period) and removes the iptables chain. Idempotent. */
-  async destroy(): Promise<void> {
+  /**
+   * Stops every node (gracefully, -9 after a grace period), removes the iptables chains and unmounts the disks.
+   * `saveData`: copy each node's data off its disk first (to `<node>/data-saved/`), as the disks live in RAM.
+   * Idempotent.
+   */
+  async destroy(o: { saveData?: boolean } = {}): Promise<void> {
     if (this.#destroyed) return;
     try {
       this.#firewall?.dispose();
+      this.#netem?.dispose();
+      // A full or read-only disk would fail the nodes' shutdown writes.
+      try {
+        this.#disks?.healAll();
+      } catch {
+        // unmounted below whatever state it is in
+      }
       await Promise.all([...this.#nodes.values()].map((n) => n.stop()));
+      if (o.saveData === true && this.#disks !== null) for (const n of this.nodes) this.#disks.save(n.name, join(n.dir, 'data-saved'));
     } finally {
       this.destroySync();
     }
   }
 
-  /** For exit and signal handlers: -9 to every node, rules removed, synchronously. */
+  /** For exit and signal handlers: -9 to every node, rules removed, disks unmounted, synchronously. */
   destroySync(): void {
     this.#destroyed = true;
     liveClusters.delete(this);
     this.#firewall?.dispose();
+    this.#netem?.dispose();
     for (const node of this.#nodes.values()) node.killSync();
+    this.#disks?.disposeSync();
   }
 }

@@ -43,6 +43,8 @@ export interface ClusterSpec {
 }
 
 export const CONTROLLERS_MAX = 9;
+/** The longest netem delay or jitter a schedule may ask for. */
+export const NETEM_DELAY_MS_MAX = 10_000;
 export const BROKERS_MAX = 64;
 
 /** Which nodes a fault hits: one at random, a random minority or majority, every node, or named nodes. */
@@ -180,8 +182,9 @@ export function validateNemesisConfig(config: NemesisConfig): string[] {
   const percent = (where: string, v: unknown): void => {
     if (typeof v !== 'number' || !(v > 0 && v <= 100)) problems.push(`${where}: percent must be in (0, 100], got ${String(v)}`);
   };
-  const positiveMs = (where: string, name: string, v: unknown, min = 1): void => {
-    if (!isInt(v) || (v as number) < min) problems.push(`${where}: ${name} must be an integer >= ${min}, got ${String(v)}`);
+  // Past 10 s every client and replica times out: that is a partition, which has its own fault.
+  const netemMs = (where: string, name: string, v: unknown, min = 1): void => {
+    if (!isInt(v) || (v as number) < min || (v as number) > NETEM_DELAY_MS_MAX) problems.push(`${where}: ${name} must be an integer number of milliseconds in ${min}..${NETEM_DELAY_MS_MAX}, got ${String(v)}`);
   };
 
   if (!Array.isArray(config.faults) || config.faults.length === 0) problems.push('faults must list at least one fault');
@@ -219,8 +222,8 @@ export function validateNemesisConfig(config: NemesisConfig): string[] {
         break;
       }
       case 'latency':
-        positiveMs(where, 'delayMs', spec.delayMs);
-        if (spec.jitterMs !== undefined) positiveMs(where, 'jitterMs', spec.jitterMs, 0);
+        netemMs(where, 'delayMs', spec.delayMs);
+        if (spec.jitterMs !== undefined) netemMs(where, 'jitterMs', spec.jitterMs, 0);
         checkTargets(where, spec.targets);
         break;
       case 'loss':
@@ -230,7 +233,7 @@ export function validateNemesisConfig(config: NemesisConfig): string[] {
       case 'reorder':
         percent(where, spec.percent);
         // netem reorders only packets it delays: without a delay there is nothing to reorder.
-        positiveMs(where, 'delayMs (reorder needs a delay)', spec.delayMs);
+        netemMs(where, 'delayMs (reorder needs a delay)', spec.delayMs);
         checkTargets(where, spec.targets);
         break;
       default:

@@ -1,7 +1,8 @@
 /**
  * One nemesis run against real processes: validate everything, start the cluster, create the topic, start the
  * idempotent acks=all producers, play the seeded schedule (kill -9 / graceful stop / SIGSTOP / iptables
- * partitions, each healed before the next), stop the producers, heal, read everything back, check the history
+ * partitions / latency, loss and reordering of chosen nodes' packets / full or read-only node disks, each healed
+ * before the next), stop the producers, heal, read everything back, check the history
  * and write the report. The cluster is torn down whatever happens.
  *
  * Written to `outDir`: history.jsonl (one op per line: re-check or re-render it later), schedule.json,
@@ -15,11 +16,13 @@ import { checkHistory, type CheckReport } from '../checker/checker.ts';
 import type { HistoryOp } from '../checker/history.ts';
 import { describeEvent, nemesisSchedule, NemesisConfigError, validateNemesisConfig, type FaultSpec, type NemesisConfig, type NemesisEvent, type NemesisSchedule } from '../nemesis/schedule.ts';
 import { reportHtml, reportJson } from '../report/report.ts';
+import { checkMount, DISK_BYTES_DEFAULT, diskSizeProblems } from '../cluster/disks.ts';
 import { checkIptables } from '../cluster/firewall.ts';
+import { checkNetemTools, type NetemParams } from '../cluster/netem.ts';
 import { ProcessCluster } from '../cluster/process-cluster.ts';
-import { checkPython, ProducerProcess } from './producer.ts';
+import { checkPython, defaultPython, ProducerProcess } from './producer.ts';
 import { readBack } from './readback.ts';
-import { unsupportedFaults } from './faults.ts';
+import { unsupportedFaults, usesDisks, usesNetem } from './faults.ts';
 
 export interface NemesisRunOptions {
   readonly seed: number;
@@ -39,6 +42,13 @@ export interface NemesisRunOptions {
   readonly quietMs?: readonly [number, number];
   /** Keep the node folders after a clean run too. */
   readonly keepNodes?: boolean;
+  /**
+   * Give each node a tmpfs disk of its own (mounted by the harness, unmounted at teardown). Default: only when
+   * disk-full or disk-readonly is among the faults, which need it.
+   */
+  readonly disks?: boolean;
+  /** The size of each node's disk (default 256 MiB). */
+  readonly diskBytes?: number;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -84,13 +94,19 @@ export function runConfig(o: NemesisRunOptions): { config: NemesisConfig; proble
   if (!(rate > 0 && rate <= 10_000)) problems.push(`ratePerS must be in (0, 10000], got ${String(rate)}`);
   const minIsr = o.minInsyncReplicas ?? Math.min(2, replicationFactor);
   if (!Number.isSafeInteger(minIsr) || minIsr < 1 || minIsr > replicationFactor) problems.push(`minInsyncReplicas must be in 1..${replicationFactor} (the replication factor), got ${String(minIsr)}`);
+  if (o.disks === false && usesDisks(o.faults)) problems.push('disks: false, but disk-full/disk-readonly need each node on a disk of its own; drop disks: false or those faults');
+  if (wantsDisks(o)) problems.push(...diskSizeProblems(o.diskBytes ?? DISK_BYTES_DEFAULT));
   return { config, problems };
 }
+
+const wantsDisks = (o: NemesisRunOptions): boolean => o.disks ?? usesDisks(o.faults);
 
 /** Everything checked before anything starts: configuration, schedule, and the tools the run needs. */
 export function prepareRun(o: NemesisRunOptions): NemesisSchedule {
   const { config, problems } = runConfig(o);
   problems.push(...checkPython());
+  if (usesNetem(o.faults)) problems.push(...checkNetemTools(defaultPython));
+  if (wantsDisks(o)) problems.push(...checkMount());
   if (problems.length > 0) throw new NemesisConfigError(problems);
   const schedule = nemesisSchedule(config);
   if (o.faults.some((f) => f.fault === 'partition')) checkIptables();
@@ -123,6 +139,22 @@ async function waitHealthy(bootstrap: string, topic: string, partitions: number,
   return false;
 }
 
+/** The netem parameters of a schedule event (the schedule validated them). */
+export function netemParams(e: NemesisEvent): NetemParams {
+  const p = e.params ?? {};
+  const field = (name: string): number => {
+    const v = p[name];
+    if (typeof v !== 'number') throw new Error(`${e.fault} event of window ${e.window} has no ${name}`);
+    return v;
+  };
+  switch (e.fault) {
+    case 'latency': return { kind: 'latency', delayMs: field('delayMs'), jitterMs: p.jitterMs ?? 0 };
+    case 'loss': return { kind: 'loss', percent: field('percent') };
+    case 'reorder': return { kind: 'reorder', percent: field('percent'), delayMs: field('delayMs') };
+    default: throw new Error(`${e.fault} is not a netem fault`);
+  }
+}
+
 async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
   switch (e.fault) {
     case 'kill':
@@ -140,6 +172,20 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
     case 'partition':
       if (e.phase === 'start') cluster.partition(e.sides![0], e.sides![1], e.oneWay ?? false);
       else cluster.heal();
+      return;
+    case 'latency':
+    case 'loss':
+    case 'reorder':
+      if (e.phase === 'start') await cluster.netem(e.targets, netemParams(e));
+      else await cluster.netemHeal();
+      return;
+    case 'disk-full':
+      if (e.phase === 'start') cluster.diskFull(e.targets);
+      else cluster.diskHeal(e.targets);
+      return;
+    case 'disk-readonly':
+      if (e.phase === 'start') cluster.diskReadonly(e.targets);
+      else cluster.diskHeal(e.targets);
       return;
     default:
       throw new Error(`fault ${e.fault} is not supported on a cluster of local processes`);
@@ -167,7 +213,15 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
   const producers: ProducerProcess[] = [];
   let keepNodes = o.keepNodes ?? false;
   log(`nemesis seed ${o.seed}: ${o.controllers} controllers + ${o.brokers} brokers, ${schedule.events.length / 2} fault windows over ${o.durationMs} ms; output in ${outDir}`);
-  const cluster = await ProcessCluster.start({ controllers: o.controllers, brokers: o.brokers, dir: nodesDir, partitions: o.faults.some((f) => f.fault === 'partition') });
+  const cluster = await ProcessCluster.start({
+    controllers: o.controllers,
+    brokers: o.brokers,
+    dir: nodesDir,
+    partitions: o.faults.some((f) => f.fault === 'partition'),
+    netem: usesNetem(o.faults),
+    seed: o.seed,
+    ...(wantsDisks(o) ? { diskBytes: o.diskBytes ?? DISK_BYTES_DEFAULT } : {}),
+  });
   try {
     const admin = new KafkaClient({ bootstrapServers: cluster.bootstrap, clientId: 'trib-chaos', requestTimeoutMs: 15_000 });
     try {
@@ -259,7 +313,8 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     throw err;
   } finally {
     producers.forEach((p) => p.kill());
-    await cluster.destroy();
+    // The disks live in RAM: a kept run keeps a copy of each node's data (nodes/<name>/data-saved).
+    await cluster.destroy({ saveData: keepNodes });
     if (!keepNodes) rmSync(nodesDir, { recursive: true, force: true });
   }
 }
