@@ -105,8 +105,17 @@ describe('nemesis schedule', () => {
 
   it('rejects bad netem parameters and timings', () => {
     expect(problems({ faults: [{ fault: 'loss', percent: 150 }] })).toEqual(['faults[0]: percent must be in (0, 100], got 150']);
-    expect(problems({ faults: [{ fault: 'reorder', percent: 10, delayMs: 0 }] })).toEqual(['faults[0]: delayMs (reorder needs a delay) must be an integer >= 1, got 0']);
-    expect(problems({ faults: [{ fault: 'latency', delayMs: -5 }] })).toEqual(['faults[0]: delayMs must be an integer >= 1, got -5']);
+    expect(problems({ faults: [{ fault: 'reorder', percent: 10, delayMs: 0 }] })).toEqual(['faults[0]: delayMs (reorder needs a delay) must be an integer number of milliseconds in 1..10000, got 0']);
+    expect(problems({ faults: [{ fault: 'latency', delayMs: -5 }] })).toEqual(['faults[0]: delayMs must be an integer number of milliseconds in 1..10000, got -5']);
+    // Past 10 s it is a partition, which has its own fault.
+    expect(problems({ faults: [{ fault: 'latency', delayMs: 10_001, jitterMs: 20_000 }] })).toEqual([
+      'faults[0]: delayMs must be an integer number of milliseconds in 1..10000, got 10001',
+      'faults[0]: jitterMs must be an integer number of milliseconds in 0..10000, got 20000',
+    ]);
+    expect(problems({ faults: [{ fault: 'loss', percent: 0 }, { fault: 'reorder', percent: Number.NaN, delayMs: 10 }] })).toEqual([
+      'faults[0]: percent must be in (0, 100], got 0',
+      'faults[1]: percent must be in (0, 100], got NaN',
+    ]);
     expect(problems({ quietMs: [10, 5] })[0]).toMatch(/^quietMs must be \[min, max\]/);
     expect(problems({ durationMs: 1000 })).toEqual(['durationMs 1000 is too short for one fault window (quiet 5000 + fault 5000 + quiet 5000)']);
   });

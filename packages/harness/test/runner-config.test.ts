@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  NODE_GID_BASE, NemesisConfigError, parseFaults, partitionRules, planNodes, prepareRun, runConfig, runNemesis, unsupportedFaults,
+  DISK_BYTES_DEFAULT, NODE_GID_BASE, NemesisConfigError, NodeDisks, delayerCommand, diskMountArgs, diskSizeProblems, nemesisSchedule, netemParams, netemProblems, netemRules,
+  parseFaults, parseMounts, partitionRules, planNodes, prepareRun, runConfig, runNemesis, unsupportedFaults,
   type FirewallNode, type NemesisRunOptions,
 } from '../src/index.ts';
 
@@ -83,9 +84,31 @@ describe('parseFaults', () => {
     ]);
   });
 
-  it('flags faults a process cluster cannot inject, and leaves unknown names to validation', () => {
-    expect(unsupportedFaults(parseFaults('kill,latency,bogus'))).toEqual([
-      'faults[1]: "latency" is not supported on a cluster of local processes (supported: kill, stop, pause, partition)',
+  it('reads netem parameters before the targets, with defaults, and leaves bad numbers to validation', () => {
+    expect(parseFaults('latency,latency=200~50:b1,latency=300:majority,loss,loss=12.5:b1+b2,reorder,reorder=30@80:brokers,disk-full:b2,disk-readonly')).toEqual([
+      { fault: 'latency', delayMs: 100, jitterMs: 20 },
+      { fault: 'latency', delayMs: 200, jitterMs: 50, targets: ['b1'] },
+      { fault: 'latency', delayMs: 300, jitterMs: 0, targets: 'majority' },
+      { fault: 'loss', percent: 10 },
+      { fault: 'loss', percent: 12.5, targets: ['b1', 'b2'] },
+      { fault: 'reorder', percent: 25, delayMs: 50 },
+      { fault: 'reorder', percent: 30, delayMs: 80, targets: 'brokers' },
+      { fault: 'disk-full', targets: ['b2'] },
+      { fault: 'disk-readonly' },
+    ]);
+    const bad = parseFaults('latency=fast,loss=-3,reorder=20@');
+    expect(bad.map((f) => JSON.stringify(f))).toEqual([
+      '{"fault":"latency","delayMs":null,"jitterMs":0}',
+      '{"fault":"loss","percent":null}',
+      '{"fault":"reorder","percent":20,"delayMs":null}',
+    ]);
+    expect(bad.map((f) => Object.values(f).some((v) => Number.isNaN(v)))).toEqual([true, true, true]);
+  });
+
+  it('flags faults a process cluster cannot inject (power loss), and leaves unknown names to validation', () => {
+    expect(unsupportedFaults(parseFaults('kill,latency,loss,reorder,disk-full,disk-readonly,partition,bogus'))).toEqual([]);
+    expect(unsupportedFaults(parseFaults('kill,power-loss,bogus'))).toEqual([
+      'faults[1]: "power-loss" is not supported on a cluster of local processes (supported: kill, stop, pause, partition, latency, loss, reorder, disk-full, disk-readonly); power loss needs the node\'s file system to drop unsynced writes, see the harness README',
     ]);
   });
 });
@@ -110,8 +133,78 @@ describe('run validation (before anything starts)', () => {
 
   it('throws a NemesisConfigError from prepareRun and runNemesis without creating anything', async () => {
     const outDir = join(mkdtempSync(join(tmpdir(), 'trib-harness-')), 'out');
-    expect(() => prepareRun({ ...good, faults: parseFaults('kill,disk-full') })).toThrow(NemesisConfigError);
+    expect(() => prepareRun({ ...good, faults: parseFaults('kill,power-loss') })).toThrow(NemesisConfigError);
     await expect(runNemesis({ ...good, outDir, faults: parseFaults('partition:c1/c9') })).rejects.toThrow(/node "c9" does not exist/);
     expect(existsSync(outDir)).toBe(false);
+  });
+});
+
+describe('netem and disk faults (pure parts)', () => {
+  const good: NemesisRunOptions = { seed: 1, durationMs: 60_000, controllers: 3, brokers: 3, faults: parseFaults('latency,loss,disk-full'), outDir: '/nonexistent' };
+
+  it('rejects bad netem values, an unknown node and a bad disk size before anything starts, all at once', () => {
+    expect(runConfig(good).problems).toEqual([]);
+    const { problems } = runConfig({ ...good, faults: parseFaults('latency=20000,loss=150:b9,reorder=0@5,disk-readonly'), diskBytes: 1024 });
+    expect(problems).toEqual([
+      'faults[0]: delayMs must be an integer number of milliseconds in 1..10000, got 20000',
+      'faults[1]: percent must be in (0, 100], got 150',
+      'faults[1].targets: node "b9" does not exist; the cluster has c1, c2, c3, b1, b2, b3',
+      'faults[2]: percent must be in (0, 100], got 0',
+      'diskBytes must be an integer in 16777216..4294967296 (16 MiB..4 GiB, held in RAM per node), got 1024',
+    ]);
+    expect(runConfig({ ...good, faults: parseFaults('latency=fast') }).problems).toEqual(['faults[0]: delayMs must be an integer number of milliseconds in 1..10000, got NaN']);
+    expect(runConfig({ ...good, disks: false }).problems).toEqual(['disks: false, but disk-full/disk-readonly need each node on a disk of its own; drop disks: false or those faults']);
+    // No disk faults, no disks: the size is not looked at.
+    expect(runConfig({ ...good, faults: parseFaults('kill'), diskBytes: 1 }).problems).toEqual([]);
+  });
+
+  it('turns a schedule event into netem parameters', () => {
+    const schedule = nemesisSchedule({ seed: 3, cluster: { controllers: 3, brokers: 3, combined: false, replicationFactor: 3 }, faults: parseFaults('latency=200~50:b1,loss=7,reorder=30@80'), durationMs: 120_000, faultMs: [5_000, 5_000], quietMs: [5_000, 5_000] });
+    const starts = schedule.events.filter((e) => e.phase === 'start').slice(0, 3);
+    expect(starts.map(netemParams)).toEqual([
+      { kind: 'latency', delayMs: 200, jitterMs: 50 },
+      { kind: 'loss', percent: 7 },
+      { kind: 'reorder', percent: 30, delayMs: 80 },
+    ]);
+    expect(starts[0]!.targets).toEqual(['b1']);
+    const kill = nemesisSchedule({ seed: 3, cluster: { controllers: 1, brokers: 1, combined: false, replicationFactor: 1 }, faults: parseFaults('kill'), durationMs: 20_000, faultMs: [5_000, 5_000], quietMs: [5_000, 5_000] }).events[0]!;
+    expect(() => netemParams(kill)).toThrow(/kill is not a netem fault/);
+  });
+
+  it('netem rules match only the faulted nodes\' groups on lo: loss in the kernel, delay and reorder through the queue', () => {
+    const text = (rules: string[][]): string[] => rules.map((r) => r.join(' '));
+    expect(text(netemRules('TRIBNETEM-9', [47004, 47005], { kind: 'loss', percent: 12.5 }, 0))).toEqual([
+      '-A TRIBNETEM-9 -o lo -m owner --gid-owner 47004 -m statistic --mode random --probability 0.125000 -j DROP',
+      '-A TRIBNETEM-9 -o lo -m owner --gid-owner 47005 -m statistic --mode random --probability 0.125000 -j DROP',
+    ]);
+    expect(text(netemRules('TRIBNETEM-9', [47001], { kind: 'latency', delayMs: 200, jitterMs: 50 }, 12_345))).toEqual([
+      '-A TRIBNETEM-9 -o lo -m owner --gid-owner 47001 -j NFQUEUE --queue-num 12345 --queue-bypass',
+    ]);
+    expect(delayerCommand({ kind: 'latency', delayMs: 200, jitterMs: 50 })).toEqual({ delayMs: 200, jitterMs: 50 });
+    expect(delayerCommand({ kind: 'reorder', percent: 25, delayMs: 50 })).toEqual({ delayMs: 50, reorderPercent: 25 });
+    expect(delayerCommand({ kind: 'loss', percent: 5 })).toBeNull();
+    expect(() => netemRules('T', [1], { kind: 'latency', delayMs: 10_001, jitterMs: 0 }, 1)).toThrow('netem: delayMs must be an integer number of milliseconds in 1..10000, got 10001');
+    expect(() => netemRules('T', [1], { kind: 'loss', percent: 5 }, 70_000)).toThrow('NFQUEUE number must be in 0..65535, got 70000');
+    expect(netemProblems({ kind: 'reorder', percent: 101, delayMs: 0 }, 'x')).toEqual([
+      'x: percent must be in (0, 100] (0 would inject nothing), got 101',
+      'x: delayMs (reorder needs a delay) must be an integer number of milliseconds in 1..10000, got 0',
+    ]);
+  });
+
+  it('plans a disk per node: the data folder below the mount point, the mount named after the run', () => {
+    const nodes = planNodes({ controllers: 1, brokers: 1, dir: '/tmp/c', host: '127.0.0.1', overrides: {}, disks: true }, ports);
+    expect(nodes.map((n) => [n.diskDir, n.dataDir])).toEqual([['/tmp/c/c1/disk', '/tmp/c/c1/disk/data'], ['/tmp/c/b1/disk', '/tmp/c/b1/disk/data']]);
+    expect(nodes[1]!.args).toContain('log.dirs=/tmp/c/b1/disk/data');
+    expect(planNodes({ controllers: 1, brokers: 1, dir: '/tmp/c', host: '127.0.0.1', overrides: {} }, ports)[0]!.diskDir).toBeNull();
+    expect(diskMountArgs({ name: 'b1', diskDir: '/tmp/c/b1/disk' }, 268_435_456, 'tribchaos-77')).toEqual({
+      mount: ['-t', 'tmpfs', '-o', 'size=268435456,mode=0755', 'tribchaos-77', '/tmp/c/b1/disk'],
+      readonly: [['--bind', '/tmp/c/b1/disk', '/tmp/c/b1/disk'], ['-o', 'remount,bind,ro', '/tmp/c/b1/disk']],
+    });
+    expect(parseMounts('tribchaos-77 /tmp/a\\040b tmpfs rw 0 0\nproc /proc proc rw 0 0\n')).toEqual([
+      { source: 'tribchaos-77', target: '/tmp/a b' },
+      { source: 'proc', target: '/proc' },
+    ]);
+    expect(diskSizeProblems(DISK_BYTES_DEFAULT)).toEqual([]);
+    expect(() => new NodeDisks([], 5)).toThrow(/diskBytes must be an integer in 16777216\.\.4294967296/);
   });
 });
