@@ -75,6 +75,16 @@ describeCompose(`${composeFile} with a compose tool`, () => {
     expect((await compose!.containerIds()).length).toBe(6);
   });
 
+  test('every container\'s health check passes, the controllers\' (no client listener) included', async () => {
+    const ids = await compose!.containerIds();
+    // HEALTHCHECK runs every 10 s; a status other than "starting" is the verdict.
+    const statuses = await waitFor('a health verdict for all six containers', 90_000, async () => {
+      const out = (await runOk('docker', ['inspect', '--format', '{{.Name}} {{.State.Health.Status}}', ...ids], { timeoutMs: 20_000 })).stdout.toString('utf8').trim().split('\n');
+      return out.every((line) => !line.endsWith(' starting')) ? out : null;
+    }, 1000);
+    expect(statuses.map((line) => line.split(' ')[1])).toEqual(Array.from({ length: 6 }, () => 'healthy'));
+  }, 120_000);
+
   test('kcat -L lists the three brokers (ids 4-6) at their published addresses; controllers are not brokers', async () => {
     const metadata = await kcatMetadata(`localhost:${ports[2]}`);
     expect(metadata.brokers.map((b) => ({ id: b.id, name: b.name })).sort((a, b) => a.id - b.id))
