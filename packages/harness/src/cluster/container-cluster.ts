@@ -263,7 +263,6 @@ export class ContainerCluster {
   readonly #docker: string;
   readonly #image: string;
   readonly #states = new Map<string, NodeState>();
-  readonly #starts = new Map<string, number>();
   /** The partitions in place, in the order made: applied again after a restart. */
   readonly #partitions: Partition[] = [];
   #addresses = new Map<string, string>();
@@ -341,7 +340,6 @@ export class ContainerCluster {
 
   /** `docker start`, then waits for this start's "node started" line; fails early if the container exits. */
   async #start(n: ContainerNodeInfo): Promise<void> {
-    this.#starts.set(n.name, (this.#starts.get(n.name) ?? 0) + 1);
     // Whole seconds: `docker logs --since` takes a Unix time; one second early cannot reach an earlier start.
     const sinceS = Math.floor(Date.now() / 1000) - 1;
     await exec(this.#docker, ['start', n.container]);
