@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Broker, BrokerConfig, ConfigError, brokerConfigSchema, type Listener } from '@tributary/broker';
 import type { Clock, Logger, Rng, Timer } from '@tributary/common';
 import { ControllerClient, ControllerNode } from '@tributary/controller';
-import { NodeFileSystem, joinPath, writeFileAtomic, type FileSystem } from '@tributary/storage';
+import { LazyFileSystem, NodeFileSystem, joinPath, writeFileAtomic, type FileSystem } from '@tributary/storage';
 import { configFromEnv, parseOverride, parseProperties } from './config-sources.ts';
 import { createLogger } from './logger.ts';
 import { Connection } from './network/connection.ts';
@@ -84,7 +84,8 @@ export { parseOverride };
 export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNode> {
   const config = loadConfig(opts);
   const logger = opts.logger ?? createLogger({ node: config.nodeId });
-  const fs = opts.fs ?? new NodeFileSystem();
+  // TRIB_FAULT_FS=lazy: unsynced writes live in memory only, so kill -9 is a power cut (the harness' power-loss fault).
+  const fs = opts.fs ?? (process.env.TRIB_FAULT_FS === 'lazy' ? new LazyFileSystem() : new NodeFileSystem());
   const roles = config.roles;
   await fs.mkdir(config.dataDir);
   const clusterId = await resolveClusterId(fs, config);

@@ -1,6 +1,7 @@
 export * from './batch-format.ts';
 export * from './fs/file-system.ts';
 export { NodeFileSystem } from './fs/node-file-system.ts';
+export { LazyFileSystem, type LazyFileSystemOptions } from './fs/lazy-file-system.ts';
 export { MemoryFileSystem, type FsOp, type MemoryFileSystemOptions } from './fs/memory-file-system.ts';
 export { OffsetIndex } from './offset-index.ts';
 export { TimeIndex } from './time-index.ts';
