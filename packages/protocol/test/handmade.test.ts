@@ -197,6 +197,72 @@ describe('hand-verified request bytes', () => {
     expect(Buffer.concat(encodeResponse(ApiKey.OffsetForLeaderEpoch, 4, 3, answer)).subarray(4).toString('hex')).toBe(response.toString('hex'));
   });
 
+  it('DescribeLogDirs v0 request for every partition (null array) and v1 response (no top-level error, no volume sizes)', () => {
+    const request = hex(`
+      0023 0000 00000003            # api key 35, version 0, correlation id 3
+      0004 74726962                 # client id "trib"
+      ffffffff                      # topics: null (every partition)`);
+    const { header, bodyOffset } = readRequestHeader(request);
+    expect(header).toEqual({ apiKey: 35, apiVersion: 0, correlationId: 3, clientId: 'trib' });
+    expect(decodeRequestBody(35, 0, request, bodyOffset)).toEqual({ topics: null });
+    expect(Buffer.concat(encodeRequest(35, 0, 3, 'trib', { topics: null })).subarray(4).toString('hex')).toBe(request.toString('hex'));
+
+    const response = hex(`
+      00000003                      # correlation id (header v0)
+      00000000                      # throttle 0 (no top-level error code before v3)
+      00000001 0000 0002 2f64       # 1 log dir: error 0, "/d"
+      00000001 0001 74              # 1 topic "t"
+      00000001 00000002             # 1 partition: 2
+      0000000000000400              # size 1024 bytes
+      0000000000000003 00           # offset lag 3, not a future replica`);
+    const body = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      results: [{ errorCode: 0, logDir: '/d', topics: [{ name: 't', partitions: [{ partitionIndex: 2, partitionSize: 1024, offsetLag: 3, isFutureKey: false }] }], totalBytes: -1, usableBytes: -1 }],
+    };
+    expect(decodeResponse(ApiKey.DescribeLogDirs, 1, response).body).toEqual(body);
+    // Volume sizes are v4 fields: an old client's answer drops them rather than failing.
+    const withSizes = { ...body, results: [{ ...body.results[0]!, totalBytes: 4096, usableBytes: 2048 }] };
+    expect(Buffer.concat(encodeResponse(ApiKey.DescribeLogDirs, 1, 3, withSizes)).subarray(4).toString('hex')).toBe(response.toString('hex'));
+  });
+
+  it('DescribeLogDirs v4 request naming partitions and its response (flexible, volume sizes)', () => {
+    const request = hex(`
+      0023 0004 00000005            # api key 35, version 4, correlation id 5
+      0004 74726962                 # client id "trib" (int16 length even in header v2)
+      00                            # header tagged fields
+      02 02 74                      # 1 topic: compact string "t"
+      03 00000000 00000001          # partitions [0, 1]
+      00                            # topic tagged fields
+      00                            # body tagged fields`);
+    const { header, bodyOffset } = readRequestHeader(request);
+    expect(header).toEqual({ apiKey: 35, apiVersion: 4, correlationId: 5, clientId: 'trib' });
+    const body = { topics: [{ topic: 't', partitions: [0, 1] }] };
+    expect(decodeRequestBody(35, 4, request, bodyOffset)).toEqual(body);
+    expect(Buffer.concat(encodeRequest(35, 4, 5, 'trib', body)).subarray(4).toString('hex')).toBe(request.toString('hex'));
+
+    const response = hex(`
+      00000005 00                   # correlation id, header tagged fields (header v1)
+      00000000 0000                 # throttle 0, top-level error 0
+      02 0000 03 2f64               # 1 log dir: error 0, compact string "/d"
+      02 02 74                      # 1 topic "t"
+      02 00000000                   # 1 partition: 0
+      0000000000000400              # size 1024 bytes
+      0000000000000000 00 00        # offset lag 0, not future, partition tagged fields
+      00                            # topic tagged fields
+      0000000040000000              # total bytes 1 GiB
+      0000000020000000              # usable bytes 512 MiB
+      00                            # result tagged fields
+      00                            # body tagged fields`);
+    const results = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      results: [{ errorCode: 0, logDir: '/d', topics: [{ name: 't', partitions: [{ partitionIndex: 0, partitionSize: 1024, offsetLag: 0, isFutureKey: false }] }], totalBytes: 1073741824, usableBytes: 536870912 }],
+    };
+    expect(decodeResponse(ApiKey.DescribeLogDirs, 4, response).body).toEqual(results);
+    expect(Buffer.concat(encodeResponse(ApiKey.DescribeLogDirs, 4, 5, results)).subarray(4).toString('hex')).toBe(response.toString('hex'));
+  });
+
   it('DescribeQuorum v1 response (flexible from v0: header v1, compact arrays, fetch timestamps from v1)', () => {
     const frame = hex(`
       00000009                      # correlation id

@@ -1581,6 +1581,58 @@ export interface ListPartitionReassignmentsResponse_OngoingPartitionReassignment
   removingReplicas: number[];
 }
 
+export interface DescribeLogDirsRequest {
+  /** v0+, nullable v0+ */
+  topics: DescribeLogDirsRequest_DescribableLogDirTopic[] | null;
+}
+
+export interface DescribeLogDirsRequest_DescribableLogDirTopic {
+  /** v0+ */
+  topic: string;
+  /** v0+ */
+  partitions: number[];
+}
+
+export interface DescribeLogDirsResponse {
+  /** v0+ */
+  throttleTimeMs: number;
+  /** v3+, ignorable */
+  errorCode: number;
+  /** v0+ */
+  results: DescribeLogDirsResponse_DescribeLogDirsResult[];
+}
+
+export interface DescribeLogDirsResponse_DescribeLogDirsResult {
+  /** v0+ */
+  errorCode: number;
+  /** v0+ */
+  logDir: string;
+  /** v0+ */
+  topics: DescribeLogDirsResponse_DescribeLogDirsTopic[];
+  /** v4+, default -1, ignorable */
+  totalBytes: number;
+  /** v4+, default -1, ignorable */
+  usableBytes: number;
+}
+
+export interface DescribeLogDirsResponse_DescribeLogDirsTopic {
+  /** v0+ */
+  name: string;
+  /** v0+ */
+  partitions: DescribeLogDirsResponse_DescribeLogDirsPartition[];
+}
+
+export interface DescribeLogDirsResponse_DescribeLogDirsPartition {
+  /** v0+ */
+  partitionIndex: number;
+  /** v0+ */
+  partitionSize: number;
+  /** v0+ */
+  offsetLag: number;
+  /** v0+ */
+  isFutureKey: boolean;
+}
+
 /** Request body type by api key. */
 export interface RequestBodies {
   18: ApiVersionsRequest;
@@ -1614,6 +1666,7 @@ export interface RequestBodies {
   43: ElectLeadersRequest;
   45: AlterPartitionReassignmentsRequest;
   46: ListPartitionReassignmentsRequest;
+  35: DescribeLogDirsRequest;
 }
 
 /** Response body type by api key. */
@@ -1649,4 +1702,5 @@ export interface ResponseBodies {
   43: ElectLeadersResponse;
   45: AlterPartitionReassignmentsResponse;
   46: ListPartitionReassignmentsResponse;
+  35: DescribeLogDirsResponse;
 }

@@ -28,6 +28,7 @@ import { offsetDelete } from './offsetDelete.ts';
 import { saslHandshake } from './saslHandshake.ts';
 import { describeQuorum } from './describeQuorum.ts';
 import { electLeaders } from './electLeaders.ts';
+import { describeLogDirs } from './describeLogDirs.ts';
 import { alterPartitionReassignments } from './alterPartitionReassignments.ts';
 import { listPartitionReassignments } from './listPartitionReassignments.ts';
 
@@ -63,4 +64,5 @@ export const allApis = [
   electLeaders,
   alterPartitionReassignments,
   listPartitionReassignments,
+  describeLogDirs,
 ] as const;
