@@ -44,6 +44,7 @@ const profile: [number, number, number][] = [
   [ApiKey.OffsetForLeaderEpoch, 0, 4],
   [ApiKey.AlterPartitionReassignments, 0, 0],
   [ApiKey.ListPartitionReassignments, 0, 0],
+  [ApiKey.DescribeLogDirs, 0, 4],
 ];
 
 export const advertisedApis: readonly ApiRange[] = profile

@@ -19,6 +19,7 @@ import { handleElectLeaders } from './elect-leaders.ts';
 import { handleOffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 import { handleAlterPartitionReassignments } from './alter-partition-reassignments.ts';
 import { handleListPartitionReassignments } from './list-partition-reassignments.ts';
+import { handleDescribeLogDirs } from './describe-log-dirs.ts';
 
 export type Handler = (broker: Broker, ctx: RequestContext, body: any) => Promise<HandlerResult>;
 
@@ -43,4 +44,5 @@ export const handlers: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch],
   [ApiKey.AlterPartitionReassignments, handleAlterPartitionReassignments],
   [ApiKey.ListPartitionReassignments, handleListPartitionReassignments],
+  [ApiKey.DescribeLogDirs, handleDescribeLogDirs],
 ]);
