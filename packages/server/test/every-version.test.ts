@@ -3,7 +3,7 @@
  * that version, must get a well-formed response with the expected outcome. This is the test
  * behind the promise "every advertised version is implemented".
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,7 @@ describe('every advertised version', () => {
       ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch, ApiKey.DescribeGroups, ApiKey.ListGroups, ApiKey.DeleteGroups, ApiKey.OffsetDelete,
       ApiKey.DescribeQuorum,
       ApiKey.ElectLeaders, ApiKey.OffsetForLeaderEpoch, ApiKey.AlterPartitionReassignments, ApiKey.ListPartitionReassignments,
+      ApiKey.DescribeLogDirs,
     ] as number[]);
     expect(advertisedApis.map((a) => a.apiKey).filter((k) => !tested.has(k))).toEqual([]);
   });
@@ -212,6 +213,32 @@ describe('every advertised version', () => {
       expect(await call(ApiKey.ListPartitionReassignments, v, { timeoutMs: 5000, topics: null }), `v${v}`).toEqual({ throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [] });
       const named = await call(ApiKey.ListPartitionReassignments, v, { timeoutMs: 5000, topics: [{ name: 'matrix', partitionIndexes: [0, 9] }, { name: 'no-such-topic', partitionIndexes: [0] }] });
       expect(named.topics, `v${v}`).toEqual([]);
+    }
+  });
+
+  it('DescribeLogDirs: the data dir with each hosted replica\'s bytes on disk, filtered by the request; volume sizes from v4', async () => {
+    const segmentBytes = (partitionDir: string): number =>
+      readdirSync(join(dir, partitionDir))
+        .filter((f) => f.endsWith('.log'))
+        .reduce((sum, f) => sum + statSync(join(dir, partitionDir, f)).size, 0);
+    const volume = statfsSync(dir);
+    for (const v of range(ApiKey.DescribeLogDirs)) {
+      const res = await call(ApiKey.DescribeLogDirs, v, { topics: [{ topic: 'matrix', partitions: [0, 5] }, { topic: 'no-such-topic', partitions: [0] }] });
+      expect(res.results, `v${v}`).toHaveLength(1);
+      const d = res.results[0];
+      expect(d, `v${v}`).toMatchObject({ errorCode: 0, logDir: dir });
+      expect(d.topics, `v${v}`).toEqual([{ name: 'matrix', partitions: [{ partitionIndex: 0, partitionSize: segmentBytes('matrix-0'), offsetLag: 0, isFutureKey: false }] }]);
+      expect(d.topics[0].partitions[0].partitionSize, `v${v}`).toBeGreaterThan(0);
+      if (v >= 4) {
+        expect(d.totalBytes, `v${v}`).toBe(volume.blocks * volume.bsize);
+        expect(d.usableBytes, `v${v}`).toBeGreaterThan(0);
+      } else {
+        expect(d, `v${v} has no volume sizes`).toMatchObject({ totalBytes: -1, usableBytes: -1 });
+      }
+      const all = await call(ApiKey.DescribeLogDirs, v, { topics: null });
+      const names = all.results[0].topics.map((t: any) => t.name);
+      expect(names, `v${v} null topics`).toContain('matrix');
+      expect(names, `v${v} null topics`).toContain('__consumer_offsets');
     }
   });
 
