@@ -48,6 +48,11 @@ export interface ProcessClusterOptions {
   readonly seed?: number;
   /** A tmpfs disk per node of this many bytes (needs root), for disk-full/disk-readonly. Default: none. */
   readonly diskBytes?: number;
+  /**
+   * Run every node on the storage's LazyFileSystem (TRIB_FAULT_FS=lazy): unsynced writes live in the node's memory,
+   * so `powerLoss` (kill -9) drops them as a power cut would. Default false.
+   */
+  readonly lazyFs?: boolean;
   readonly host?: string;
 }
 
@@ -159,8 +164,11 @@ class ProcessNode {
   #out: WriteStream | null = null;
   #err: WriteStream | null = null;
 
-  constructor(info: NodeInfo) {
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(info: NodeInfo, env: NodeJS.ProcessEnv) {
     this.info = info;
+    this.#env = env;
   }
 
   async start(): Promise<void> {
@@ -172,7 +180,7 @@ class ProcessNode {
     this.#out.write(`### start #${this.starts} at ${new Date().toISOString()}: node ${serverBin} ${this.info.args.join(' ')}\n`);
     const child = spawn(process.execPath, [serverBin, ...this.info.args], {
       cwd: this.info.dir,
-      env: process.env,
+      env: this.#env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // The node's own group: partition rules match it (firewall.ts). Needs root, as iptables does.
       ...(process.getuid?.() === 0 ? { gid: this.info.gid } : {}),
@@ -299,10 +307,14 @@ export class ProcessCluster {
   readonly #disks: NodeDisks | null;
   #destroyed = false;
 
-  private constructor(nodes: NodeInfo[], host: string, firewall: Firewall | null, netem: Netem | null, disks: NodeDisks | null) {
+  readonly lazyFs: boolean;
+
+  private constructor(nodes: NodeInfo[], host: string, firewall: Firewall | null, netem: Netem | null, disks: NodeDisks | null, lazyFs: boolean) {
     this.nodes = nodes;
     this.host = host;
-    this.#nodes = new Map(nodes.map((n) => [n.name, new ProcessNode(n)]));
+    this.lazyFs = lazyFs;
+    const env = lazyFs ? { ...process.env, TRIB_FAULT_FS: 'lazy' } : process.env;
+    this.#nodes = new Map(nodes.map((n) => [n.name, new ProcessNode(n, env)]));
     this.#firewall = firewall;
     this.#netem = netem;
     this.#disks = disks;
@@ -332,7 +344,7 @@ export class ProcessCluster {
       : null;
     const netem = options.netem === true ? new Netem({ python: options.python ?? defaultPython, seed: options.seed ?? 1 }) : null;
     const disks = wantDisks ? new NodeDisks(nodes.map((n) => ({ name: n.name, diskDir: n.diskDir! })), options.diskBytes) : null;
-    const cluster = new ProcessCluster(nodes, host, firewall, netem, disks);
+    const cluster = new ProcessCluster(nodes, host, firewall, netem, disks, options.lazyFs === true);
     installExitHooks();
     liveClusters.add(cluster);
     try {
@@ -384,6 +396,15 @@ export class ProcessCluster {
   /** kill -9. */
   async kill(names: readonly string[]): Promise<void> {
     await Promise.all(names.map((n) => this.#node(n).kill()));
+  }
+
+  /**
+   * Power cut: kill -9 on nodes running on the LazyFileSystem, so what they wrote and did not fsync is gone;
+   * `restart` is power on.
+   */
+  async powerLoss(names: readonly string[]): Promise<void> {
+    if (!this.lazyFs) throw new Error('this cluster was started without lazyFs; start it with lazyFs: true so that kill -9 drops unsynced writes (a plain kill keeps them: the OS page cache survives)');
+    await this.kill(names);
   }
 
   /** SIGTERM, then -9 after a grace period. */

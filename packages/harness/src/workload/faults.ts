@@ -6,14 +6,14 @@
  *   latency=200~50:b1      delay 200 ms, jitter +-50 ms (default latency=100~20)
  *   loss=10:brokers        10% of the packets dropped (default loss=10)
  *   reorder=25@50          25% of the packets go at once, the rest wait 50 ms (default reorder=25@50)
- *   disk-full:b2   disk-readonly:one
+ *   disk-full:b2   disk-readonly:one   power-loss:b1
  * Names and values are checked later, with the cluster (validateNemesisConfig); this only parses. A number that
  * does not parse becomes NaN, which validation reports with the field's name and bounds.
  */
 import { FAULT_KINDS, type FaultSpec, type TargetSpec } from '../nemesis/schedule.ts';
 
 /** The faults a cluster of local processes can inject. */
-export const PROCESS_FAULTS = ['kill', 'stop', 'pause', 'partition', 'latency', 'loss', 'reorder', 'disk-full', 'disk-readonly'] as const;
+export const PROCESS_FAULTS = ['kill', 'stop', 'pause', 'partition', 'latency', 'loss', 'reorder', 'disk-full', 'disk-readonly', 'power-loss'] as const;
 export const NETEM_FAULTS = ['latency', 'loss', 'reorder'] as const;
 export const DISK_FAULTS = ['disk-full', 'disk-readonly'] as const;
 
@@ -74,14 +74,14 @@ export function parseFaults(text: string): FaultSpec[] {
   });
 }
 
-/** Problems with faults the process runner cannot inject (power loss, so far) or parameters it cannot take. */
+/** Problems with faults the process runner cannot inject (none today: the list is for runners to come). */
 export function unsupportedFaults(faults: readonly FaultSpec[]): string[] {
   return faults.flatMap((f, i) => {
     const name = f.fault as string;
     // Unknown names are validateNemesisConfig's to report.
     if (!(FAULT_KINDS as readonly string[]).includes(name)) return [];
     if (!(PROCESS_FAULTS as readonly string[]).includes(name)) {
-      return [`faults[${i}]: "${name}" is not supported on a cluster of local processes (supported: ${PROCESS_FAULTS.join(', ')}); power loss needs the node's file system to drop unsynced writes, see the harness README`];
+      return [`faults[${i}]: "${name}" is not supported on a cluster of local processes (supported: ${PROCESS_FAULTS.join(', ')})`];
     }
     return [];
   });

@@ -1,7 +1,8 @@
 /**
  * One nemesis run against real processes: validate everything, start the cluster, create the topic, start the
  * idempotent acks=all producers, play the seeded schedule (kill -9 / graceful stop / SIGSTOP / iptables
- * partitions / latency, loss and reordering of chosen nodes' packets / full or read-only node disks, each healed
+ * partitions / latency, loss and reordering of chosen nodes' packets / full or read-only node disks / power loss
+ * (kill -9 of a node whose unsynced writes lived in its memory), each healed
  * before the next), stop the producers, heal, read everything back, check the history
  * and write the report. The cluster is torn down whatever happens.
  *
@@ -187,6 +188,10 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
       if (e.phase === 'start') cluster.diskReadonly(e.targets);
       else cluster.diskHeal(e.targets);
       return;
+    case 'power-loss':
+      if (e.phase === 'start') await cluster.powerLoss(e.targets);
+      else await cluster.restart(e.targets);
+      return;
     default:
       throw new Error(`fault ${e.fault} is not supported on a cluster of local processes`);
   }
@@ -219,6 +224,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     dir: nodesDir,
     partitions: o.faults.some((f) => f.fault === 'partition'),
     netem: usesNetem(o.faults),
+    lazyFs: o.faults.some((f) => f.fault === 'power-loss'),
     seed: o.seed,
     ...(wantsDisks(o) ? { diskBytes: o.diskBytes ?? DISK_BYTES_DEFAULT } : {}),
   });
