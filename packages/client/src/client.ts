@@ -286,6 +286,29 @@ export interface OngoingReassignment {
   removingReplicas: number[];
 }
 
+/** One partition replica in a broker's log dir (DescribeLogDirs). */
+export interface LogDirReplica {
+  topic: string;
+  partition: number;
+  /** The replica's log segments on disk. */
+  sizeBytes: number;
+  /** How far the replica's log end is behind (0 when the broker does not know). */
+  offsetLag: number;
+  /** A replica being moved to this dir from another dir of the same broker. */
+  isFuture: boolean;
+}
+
+/** One log dir of one broker (DescribeLogDirs). */
+export interface LogDirDescription {
+  logDir: string;
+  /** The dir's error (e.g. KAFKA_STORAGE_ERROR for an offline dir), else null. */
+  error: KafkaError | null;
+  /** The volume's size and what is still usable, -1 when unknown (brokers before DescribeLogDirs v4). */
+  totalBytes: number;
+  usableBytes: number;
+  replicas: LogDirReplica[];
+}
+
 /** Where a leader epoch ends on the partition's leader (OffsetForLeaderEpoch); -1/-1 when the leader knows no such epoch. */
 export interface EpochEndOffset {
   leaderEpoch: number;
@@ -900,6 +923,40 @@ export class KafkaClient {
     return body.topics.flatMap((t) =>
       t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, addingReplicas: p.addingReplicas, removingReplicas: p.removingReplicas })),
     );
+  }
+
+  /**
+   * The log dirs of broker `brokerId` and the partition replicas in them, with their sizes on disk. Sent to that
+   * broker itself (each broker answers only for its own dirs), not to any broker. `topics` undefined or null: every
+   * replica it hosts; a topic name stands for all of its partitions (an unknown topic throws).
+   */
+  async describeLogDirs(brokerId: number, topics?: readonly TopicSelection[] | null, options: { timeoutMs?: number } = {}): Promise<LogDirDescription[]> {
+    const wanted = topics === undefined || topics === null ? null : await this.#resolveSelection([...topics]);
+    const context = `DescribeLogDirs at broker ${brokerId}`;
+    const { body } = await this.#retrying(context, async () => {
+      const link = await this.#nodeLink(brokerId);
+      const result = await this.#call<{
+        errorCode?: number;
+        results: {
+          errorCode: number;
+          logDir: string;
+          topics: { name: string; partitions: { partitionIndex: number; partitionSize: number; offsetLag: number; isFutureKey: boolean }[] }[];
+          totalBytes?: number;
+          usableBytes?: number;
+        }[];
+      }>(link, Api.DescribeLogDirs, () => ({ topics: wanted }), options.timeoutMs);
+      this.#check(result.body.errorCode ?? 0, context);
+      return result;
+    });
+    return body.results.map((d) => ({
+      logDir: d.logDir,
+      error: d.errorCode === 0 ? null : this.#error(d.errorCode, `${context}, log dir ${d.logDir}`),
+      totalBytes: d.totalBytes ?? -1,
+      usableBytes: d.usableBytes ?? -1,
+      replicas: d.topics.flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, sizeBytes: p.partitionSize, offsetLag: p.offsetLag, isFuture: p.isFutureKey })),
+      ),
+    }));
   }
 
   // ---- partitions --------------------------------------------------------------------------------

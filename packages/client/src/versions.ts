@@ -20,6 +20,7 @@ export const Api = {
   DeleteTopics: 20,
   DeleteRecords: 21,
   OffsetForLeaderEpoch: 23,
+  DescribeLogDirs: 35,
   CreatePartitions: 37,
   DeleteGroups: 42,
   ElectLeaders: 43,
@@ -78,6 +79,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map([
   [Api.ElectLeaders, { min: 0, max: 2 }],
   [Api.AlterPartitionReassignments, { min: 0, max: 0 }],
   [Api.ListPartitionReassignments, { min: 0, max: 0 }],
+  // v4 adds the volume's total and usable bytes.
+  [Api.DescribeLogDirs, { min: 0, max: 4 }],
   // v2 is the first with CurrentLeaderEpoch (fencing), v3 with ReplicaId; the client speaks every version.
   [Api.OffsetForLeaderEpoch, { min: 0, max: 4 }],
 ]);

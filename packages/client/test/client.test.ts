@@ -510,3 +510,65 @@ describe('offsetForLeaderEpoch', () => {
     expect(calls).toBe(2);
   });
 });
+
+describe('describeLogDirs', () => {
+  const dirs = (nodeId: number, errorCode = 0) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    results: [
+      {
+        errorCode: 0,
+        logDir: `/data/${nodeId}`,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 1, partitionSize: 1000 * nodeId, offsetLag: 0, isFutureKey: false }] }],
+        totalBytes: 1 << 30,
+        usableBytes: 1 << 29,
+      },
+      { errorCode: 56, logDir: '/broken', topics: [], totalBytes: -1, usableBytes: -1 },
+    ],
+  });
+
+  it('asks the named broker itself (not any broker) at v4; null topics for every replica; per-dir errors returned', async () => {
+    const c = await cluster(3, { t: [1, 2] }, (nodeId, req) => (req.apiKey === Api.DescribeLogDirs ? dirs(nodeId) : undefined));
+    const k = client(c);
+    const answer = await k.describeLogDirs(2);
+    expect(answer[0]).toEqual({ logDir: '/data/2', error: null, totalBytes: 1 << 30, usableBytes: 1 << 29, replicas: [{ topic: 't', partition: 1, sizeBytes: 2000, offsetLag: 0, isFuture: false }] });
+    expect(answer[1]!.error).toMatchObject({ code: 56, message: expect.stringMatching(/broker 2, log dir \/broken/) });
+    const asked = c.nodes.map((n) => n.broker.requests.filter((r) => r.apiKey === Api.DescribeLogDirs));
+    expect(asked.map((a) => a.length)).toEqual([0, 1, 0]);
+    expect(asked[1]![0]!.apiVersion).toBe(4);
+    expect(asked[1]![0]!.body).toEqual({ topics: null });
+    expect((await k.describeLogDirs(3))[0]!.replicas[0]!.sizeBytes).toBe(3000);
+    expect(c.nodes[2]!.broker.requests.some((r) => r.apiKey === Api.DescribeLogDirs)).toBe(true);
+  });
+
+  it('a topic name stands for all its partitions, explicit partitions are sent as given; a top-level error throws', async () => {
+    const c = await cluster(2, { t: [1, 2], u: [2] }, (nodeId, req) => (req.apiKey === Api.DescribeLogDirs ? dirs(nodeId) : undefined));
+    await client(c).describeLogDirs(1, ['t', { topic: 'u', partitions: [0] }]);
+    expect(c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.DescribeLogDirs)!.body).toEqual({
+      topics: [
+        { topic: 't', partitions: [0, 1] },
+        { topic: 'u', partitions: [0] },
+      ],
+    });
+    await expect(client(c).describeLogDirs(1, ['nope'])).rejects.toMatchObject({ code: 3 });
+    const d = await cluster(1, {}, (nodeId, req) => (req.apiKey === Api.DescribeLogDirs ? dirs(nodeId, 31) : undefined));
+    await expect(client(d, { maxAttempts: 1 }).describeLogDirs(1)).rejects.toMatchObject({ code: 31, message: expect.stringMatching(/DescribeLogDirs at broker 1/) });
+  });
+
+  it('an unknown broker id fails naming it; an older broker without volume sizes gives -1', async () => {
+    const c = await cluster(1, {}, (nodeId, req) => {
+      if (req.apiKey !== Api.DescribeLogDirs) return undefined;
+      const body = dirs(nodeId) as any;
+      delete body.errorCode;
+      delete body.results[0].totalBytes;
+      delete body.results[0].usableBytes;
+      return body;
+    });
+    c.apiVersions = () => ({ errorCode: 0, apiKeys: ALL_VERSIONS.map((a) => (a.apiKey === Api.DescribeLogDirs ? { ...a, maxVersion: 1 } : a)) });
+    const k = client(c, { maxAttempts: 1 });
+    const [dir] = await k.describeLogDirs(1);
+    expect(dir).toMatchObject({ totalBytes: -1, usableBytes: -1 });
+    expect(c.nodes[0]!.broker.requests.find((r) => r.apiKey === Api.DescribeLogDirs)!.apiVersion).toBe(1);
+    await expect(k.describeLogDirs(7)).rejects.toThrow(/broker 7 is not in the cluster metadata/);
+  });
+});
