@@ -203,6 +203,8 @@ export interface VerifySummary {
 
 function replicaProgress(l: VerifyLine): number {
   if (l.copiedBytes === null || l.bytesToCopy === null || l.bytesToCopy === 0) return l.inSync;
+  // Target replicas that stay count when in sync; the line keeps only a count of those, so a staying replica out of
+  // the ISR next to an adding one already in it is counted as in sync (an adding replica only joins once caught up).
   const settled = l.target.filter((r) => !l.addingReplicas.includes(r)).length;
   const inSyncSettled = Math.min(settled, l.inSync);
   return inSyncSettled + (l.copiedBytes / l.bytesToCopy) * l.addingReplicas.length;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { KafkaClient } from '@tributary/client';
 import { logDirsArgs, reassignArgs } from '../src/cli.ts';
+import { replicaSizes } from '../src/commands/partition-reassign.ts';
 import { UsageError } from '../src/context.ts';
 import { formatBytes, generatePlan, movingToPlan, parsePlan, parseThrottle, planBrokers, planOf, progressBar, summarize, verifyLineText, verifyPartition, withCopyProgress } from '../src/reassign.ts';
 
@@ -202,5 +204,40 @@ describe('--throttle', () => {
     expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [3, 4, 1], addingReplicas: [3, 4], removingReplicas: [1] })).toBe(true);
     expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [4, 3, 1], addingReplicas: [3, 4], removingReplicas: [1] })).toBe(false);
     expect(movingToPlan(p, { topic: 't', partition: 0, replicas: [3, 5, 1], addingReplicas: [3, 5], removingReplicas: [1] })).toBe(false);
+  });
+});
+
+describe('replicaSizes', () => {
+  const moving = (topic: string, leader: number, adding: number) =>
+    verifyPartition({ topic, partition: 0, replicas: [adding] }, { topic, partition: 0, replicas: [adding, leader], addingReplicas: [adding], removingReplicas: [leader] }, md([adding, leader], [leader]));
+
+  it("asks each moving partition's leader and adding brokers once, for their partitions only; a broker that fails or stays silent is left out", async () => {
+    const asked: { broker: number; topics: unknown }[] = [];
+    const client = {
+      describeLogDirs: (broker: number, topics: unknown) => {
+        asked.push({ broker, topics });
+        if (broker === 3) return new Promise(() => {}); // a paused broker: never answers
+        if (broker === 4) return Promise.reject(new Error('connection refused'));
+        const replicas = [
+          { topic: 'a', partition: 0, sizeBytes: broker === 1 ? 1000 : 250, offsetLag: 0, isFuture: false },
+          { topic: 'b', partition: 0, sizeBytes: 700, offsetLag: 0, isFuture: false },
+        ];
+        return Promise.resolve([{ logDir: `/d${broker}`, error: null, totalBytes: -1, usableBytes: -1, replicas }]);
+      },
+    } as unknown as KafkaClient;
+    const lines = [moving('a', 1, 2), moving('b', 1, 3), moving('c', 4, 2), verifyPartition({ topic: 'd', partition: 0, replicas: [1] }, undefined, md([1], [1]))];
+    const sizes = await replicaSizes(client, lines, 50);
+    expect(asked.map((a) => a.broker).sort()).toEqual([1, 2, 3, 4]);
+    expect(asked.find((a) => a.broker === 1)!.topics).toEqual([
+      { topic: 'a', partitions: [0] },
+      { topic: 'b', partitions: [0] },
+    ]);
+    expect([...sizes.keys()].sort()).toEqual([1, 2]);
+    const [a, b, c] = lines.map((l) => withCopyProgress(l, sizes));
+    expect(a).toMatchObject({ copiedBytes: 250, bytesToCopy: 1000 });
+    // b's new replica is on the silent broker 3, c's leader on the failing broker 4: counted by replicas in sync.
+    expect(b).toMatchObject({ copiedBytes: null, bytesToCopy: null });
+    expect(c).toMatchObject({ copiedBytes: null, bytesToCopy: null });
+    expect(progressBar(summarize([a!, b!, c!]), 10)).toBe('[#---------] 0/3 partitions complete, 250 B / 1000 B copied (sizes unknown for 2 moving partitions), 0/3 target replicas in sync');
   });
 });

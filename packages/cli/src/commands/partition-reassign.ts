@@ -229,7 +229,7 @@ async function verifyOnce(client: KafkaClient, plan: ReassignmentPlan, timeoutMs
  * adding replicas' brokers (each broker answers only for itself), side by side. A broker that fails or does not
  * answer is left out: its partitions show replicas in sync instead of bytes.
  */
-async function replicaSizes(client: KafkaClient, lines: readonly VerifyLine[], timeoutMs: number): Promise<ReplicaSizes> {
+export async function replicaSizes(client: KafkaClient, lines: readonly VerifyLine[], timeoutMs: number): Promise<ReplicaSizes> {
   // broker -> topic -> partitions it should describe; bounded by the plan's size (MAX_PLAN_PARTITIONS).
   const wanted = new Map<number, Map<string, Set<number>>>();
   for (const l of lines) {
@@ -245,7 +245,13 @@ async function replicaSizes(client: KafkaClient, lines: readonly VerifyLine[], t
   const answers = await Promise.all(
     [...wanted].map(async ([broker, topics]): Promise<[number, Map<string, number>] | null> => {
       try {
-        const dirs = await client.describeLogDirs(broker, [...topics].map(([topic, partitions]) => ({ topic, partitions: [...partitions] })), { timeoutMs });
+        // The request's own timeout does not cover connecting and version negotiation (a paused broker accepts the
+        // connection and then says nothing), so the wait is bounded here; a late answer is dropped.
+        const dirs = await withinMs(
+          client.describeLogDirs(broker, [...topics].map(([topic, partitions]) => ({ topic, partitions: [...partitions] })), { timeoutMs }),
+          timeoutMs,
+          `DescribeLogDirs at broker ${broker}`,
+        );
         const sizes = new Map<string, number>();
         for (const d of dirs) {
           if (d.error !== null) continue;
@@ -318,6 +324,23 @@ async function cancel(ctx: CommandContext, plan: ReassignmentPlan): Promise<void
     const first = failed[0]!.error!;
     throw new KafkaError(first.code, first.name, `${first.name}: ${failed.length} of ${results.length} reassignments could not be cancelled`);
   }
+}
+
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
