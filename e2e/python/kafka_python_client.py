@@ -4,6 +4,7 @@
   kafka_python_client.py BOOTSTRAP produce TOPIC CODEC COUNT TAG
   kafka_python_client.py BOOTSTRAP consume TOPIC COUNT [TIMEOUT_S]
   kafka_python_client.py BOOTSTRAP codecs
+  kafka_python_client.py BOOTSTRAP log_dirs NODE_ID
 """
 import sys
 import time
@@ -11,6 +12,8 @@ import time
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import codec as kcodec
 from kafka.admin import NewTopic
+from kafka.protocol.api import Request, Response
+from kafka.protocol.types import Array, Boolean, Int16, Int32, Int64, Schema, String
 
 from common import binary_record, emit, emit_record, log
 
@@ -67,6 +70,45 @@ def consume(bootstrap, topic, count, timeout_s=90):
     emit({'done': seen})
 
 
+# kafka-python 2.0.2 has no describe_log_dirs (it came in 2.1) and no DescribeLogDirs message, so v0 is declared
+# here with its own protocol types and sent the way its admin client sends its other per-broker requests.
+class DescribeLogDirsResponse_v0(Response):
+    API_KEY = 35
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ('throttle_time_ms', Int32),
+        ('log_dirs', Array(
+            ('error_code', Int16),
+            ('log_dir', String('utf-8')),
+            ('topics', Array(
+                ('name', String('utf-8')),
+                ('partitions', Array(
+                    ('partition_index', Int32),
+                    ('partition_size', Int64),
+                    ('offset_lag', Int64),
+                    ('is_future_key', Boolean))))))))
+
+
+class DescribeLogDirsRequest_v0(Request):
+    API_KEY = 35
+    API_VERSION = 0
+    RESPONSE_TYPE = DescribeLogDirsResponse_v0
+    SCHEMA = Schema(('topics', Array(('topic', String('utf-8')), ('partitions', Array(Int32)))))
+
+
+def log_dirs(bootstrap, node_id):
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id='e2e-admin')
+    future = admin._send_request_to_node(int(node_id), DescribeLogDirsRequest_v0(topics=None))
+    admin._wait_for_futures([future])
+    admin.close()
+    dirs = []
+    for error_code, log_dir, topics in future.value.log_dirs:
+        replicas = [{'topic': name, 'partition': p[0], 'size': p[1], 'offset_lag': p[2], 'future': p[3]}
+                    for name, partitions in topics for p in partitions]
+        dirs.append({'error_code': error_code, 'log_dir': log_dir, 'replicas': replicas})
+    emit({'node_id': int(node_id), 'log_dirs': dirs})
+
+
 def codecs(_bootstrap):
     supported = ['none']
     for name, check in (('gzip', kcodec.has_gzip), ('snappy', kcodec.has_snappy), ('lz4', kcodec.has_lz4), ('zstd', kcodec.has_zstd)):
@@ -79,4 +121,4 @@ def codecs(_bootstrap):
 
 if __name__ == '__main__':
     bootstrap, command, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    {'create': create, 'produce': produce, 'consume': consume, 'codecs': codecs}[command](bootstrap, *args)
+    {'create': create, 'produce': produce, 'consume': consume, 'codecs': codecs, 'log_dirs': log_dirs}[command](bootstrap, *args)

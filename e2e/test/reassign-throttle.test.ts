@@ -3,6 +3,9 @@
 // replica's log (read from broker 3's data dir: batch headers only, never the broker's own files' locks) must grow at
 // about the throttle, well under twice it, over several seconds. Raising the throttle on the running move lets it
 // finish, and `--verify` removes the throttle configs, which DescribeConfigs on each broker then shows gone.
+// While it moves, `trib partition reassign --verify` reports the bytes the new replica has copied (DescribeLogDirs
+// of brokers 2 and 3), growing between samples 2 s apart, and `trib log-dirs describe` shows every broker's replicas
+// with their sizes; afterwards kafka-python (its own encoding of DescribeLogDirs v0) sees broker 3 hold the whole log.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection, OffsetSpec } from '@tributary/client';
 import { ApiKey } from '@tributary/protocol';
 import { runOk } from '../support/kcat.ts';
+import { runPythonLast } from '../support/python.ts';
 import { freePort, TributaryNode, tribBin } from '../support/node.ts';
 import { sleep } from '../support/process.ts';
 
@@ -182,6 +186,24 @@ describe('a throttled reassignment between three processes', () => {
       const p = replicaProgress(replicaDir);
       return p.bytes > 0 ? { ...p, atMs: performance.now() } : null;
     });
+    // From the first bytes on, side by side with the measurement below (the move runs ~20 s; run after it, these
+    // would leave too little for the raised throttle to show): --verify twice, at least 2 s apart, then
+    // `log-dirs describe` and the text form.
+    const verifySample = async (): Promise<{ startedAtMs: number; doc: any }> => {
+      const startedAtMs = performance.now();
+      return { startedAtMs, doc: JSON.parse(await trib(['--json', 'partition', 'reassign', '--verify', '--plan', plan])) };
+    };
+    const whileMoving = (async () => {
+      const early = await verifySample();
+      await sleep(2000);
+      const later = await verifySample();
+      const described = JSON.parse(await trib(['--json', 'log-dirs', 'describe']));
+      const text = await trib(['partition', 'reassign', '--verify', '--plan', plan]);
+      return { early, later, described, text };
+    })();
+    // Surfaced by the await below; kept from being reported as unhandled while the window runs.
+    whileMoving.catch(() => {});
+
     const samples = [first];
     while (performance.now() - first.atMs < MEASURE_MS) {
       await sleep(250);
@@ -205,6 +227,39 @@ describe('a throttled reassignment between three processes', () => {
     expect(bytesPerSecond).toBeLessThan(2 * RATE_BYTES_PER_S);
     expect(bytesPerSecond).toBeGreaterThan(0.25 * RATE_BYTES_PER_S);
     expect(sinceExecuteBytesPerSecond).toBeLessThan(2 * RATE_BYTES_PER_S);
+
+    // --verify while it moves: bytes copied by the new replica (broker 3's size on disk, from DescribeLogDirs) out of
+    // the leader's (broker 2's, the whole log), strictly more in a sample taken at least 2 s later.
+    const { early, later, described, text } = await whileMoving;
+    console.log(`--verify while moving: ${early.doc.copiedBytes} then ${later.doc.copiedBytes} of ${later.doc.bytesToCopy} bytes copied, ${((later.startedAtMs - early.startedAtMs) / 1000).toFixed(1)} s apart`);
+    for (const { doc } of [early, later]) {
+      expect(doc.partitions[0]).toMatchObject({ state: 'in-progress', leader: 2, addingReplicas: [3], bytesToCopy: totalBytes });
+      expect(doc).toMatchObject({ inProgress: 1, sizedPartitions: 1, bytesToCopy: totalBytes });
+      expect(doc.copiedBytes).toBeGreaterThan(0);
+      expect(doc.copiedBytes).toBeLessThan(totalBytes);
+    }
+    expect(later.startedAtMs - early.startedAtMs).toBeGreaterThanOrEqual(2000);
+    expect(later.doc.copiedBytes).toBeGreaterThan(early.doc.copiedBytes);
+    // The text form says the same: the bar and the partition's line in bytes.
+    expect(text).toMatch(new RegExp(`Reassignment of partition ${TOPIC}-0 is still in progress: .*, [0-9.]+ MiB / [0-9.]+ MiB copied`));
+    expect(text).toMatch(/\] 0\/1 partitions complete, [0-9.]+ MiB \/ [0-9.]+ MiB copied\n/);
+
+    // trib log-dirs describe: every broker answers for its data dir; broker 2 holds the whole log, broker 3 part of it.
+    expect(described.brokers.map((b: any) => [b.broker, b.error, b.logDirs.length])).toEqual([
+      [1, null, 1],
+      [2, null, 1],
+      [3, null, 1],
+    ]);
+    for (const b of described.brokers) {
+      const d = b.logDirs[0];
+      expect(d, `broker ${b.broker}`).toMatchObject({ logDir: nodes[b.broker - 1]!.dataDir, error: null });
+      expect(d.totalBytes, `broker ${b.broker}`).toBeGreaterThan(0);
+    }
+    const sizeOn = (broker: number): number | undefined => described.brokers[broker - 1].logDirs[0].replicas.find((r: any) => r.topic === TOPIC && r.partition === 0)?.sizeBytes;
+    expect(sizeOn(1)).toBeUndefined();
+    expect(sizeOn(2)).toBe(totalBytes);
+    expect(sizeOn(3)).toBeGreaterThanOrEqual(later.doc.copiedBytes);
+    expect(sizeOn(3)).toBeLessThan(totalBytes);
 
     // A new rate on the running move: nothing is restarted, the move speeds up and completes.
     const raisedAtMs = performance.now();
@@ -239,5 +294,15 @@ describe('a throttled reassignment between three processes', () => {
     expect(md.replicas).toEqual([3]);
     expect((await client.listOffsets(TOPIC, 0, OffsetSpec.Latest)).offset).toBe(endOffset);
     expect(replicaProgress(replicaDir)).toEqual({ logEndOffset: endOffset, bytes: totalBytes });
+
+    // kafka-python 2.0.2 has no describe_log_dirs; DescribeLogDirs v0 in its own protocol types, sent to broker 3,
+    // shows the moved replica at its full size.
+    const fromPython = await runPythonLast<{ node_id: number; log_dirs: { error_code: number; log_dir: string; replicas: { topic: string; partition: number; size: number; future: boolean }[] }[] }>(
+      'kafka_python_client.py',
+      [bootstrap, 'log_dirs', '3'],
+    );
+    expect(fromPython.log_dirs).toHaveLength(1);
+    expect(fromPython.log_dirs[0]).toMatchObject({ error_code: 0, log_dir: broker3.dataDir });
+    expect(fromPython.log_dirs[0]!.replicas.find((r) => r.topic === TOPIC && r.partition === 0)).toEqual({ topic: TOPIC, partition: 0, size: totalBytes, offset_lag: 0, future: false });
   });
 });

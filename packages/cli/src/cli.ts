@@ -24,6 +24,7 @@ import { topicDescribe } from './commands/topic-describe.ts';
 import { topicList } from './commands/topic-list.ts';
 import { partitionElectLeaders, type ElectionScope } from './commands/partition-elect-leaders.ts';
 import { partitionReassign, type ReassignArgs } from './commands/partition-reassign.ts';
+import { logDirsDescribe, type LogDirsArgs } from './commands/log-dirs-describe.ts';
 import { parseThrottle } from './reassign.ts';
 import { PARTITION_FILTERS, type PartitionFilter } from './partitions.ts';
 
@@ -291,6 +292,19 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'partition needs a subcommand: elect-leaders or reassign'),
     )
+    .command('log-dirs', "brokers' log dirs and the size on disk of each partition replica in them", (y: Argv) =>
+      y
+        .command(
+          'describe',
+          'per broker: each log dir, its volume\'s total and usable bytes, and every replica in it with its size (like kafka-log-dirs.sh --describe)',
+          (c: Argv) =>
+            c
+              .option('broker', { type: 'string', array: true, describe: 'only these broker ids (comma-separated or repeated; default: every broker)' })
+              .option('topics', { type: 'string', describe: 'only replicas of these comma-separated topics' }),
+          handle((c, a) => logDirsDescribe(c, logDirsArgs(a))),
+        )
+        .demandCommand(1, 'log-dirs needs a subcommand: describe'),
+    )
     .command('cluster', 'cluster-wide information', (y: Argv) =>
       y
         .command('info', 'cluster id, controller and brokers', (c: Argv) => c, handle((c) => clusterInfo(c)))
@@ -338,7 +352,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'chaos needs a subcommand: run'),
     )
-    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, cluster, quorum or chaos')
+    .demandCommand(1, 'give a command: topic, partition, group, produce, consume, log-dirs, cluster, quorum or chaos')
     .recommendCommands()
     .fail((msg: string | null, err: Error | undefined) => {
       throw err ?? new UsageError(msg ?? 'invalid arguments');
@@ -385,6 +399,22 @@ export function electionArgs(a: Args): { type: 'preferred' | 'unclean'; scope: E
     throw new UsageError(partitions === null ? 'elect-leaders needs --topic T or --all-topic-partitions' : '--partition needs --topic');
   }
   return { type, scope: { kind: 'topic', topic: topicName(a.topic), partitions } };
+}
+
+/** `log-dirs describe`: --broker ids (comma-separated or repeated) and --topics names, each list non-empty when given. */
+export function logDirsArgs(a: Args): LogDirsArgs {
+  const items = (v: unknown): string[] => asStrings(v).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+  let brokers: number[] | null = null;
+  if (a.broker !== undefined) {
+    brokers = [...new Set(items(a.broker).map((b) => intOption(b, 'broker', 0, 2_147_483_647) as number))].sort((x, y) => x - y);
+    if (brokers.length === 0) throw new UsageError('--broker names no broker: give broker ids, e.g. --broker 1,2');
+  }
+  let topics: string[] | null = null;
+  if (a.topics !== undefined) {
+    topics = [...new Set(items(a.topics).map(topicName))];
+    if (topics.length === 0) throw new UsageError('--topics names no topic: give topic names, e.g. --topics orders,audit');
+  }
+  return { brokers, topics };
 }
 
 export function reassignArgs(a: Args): ReassignArgs {

@@ -1,7 +1,8 @@
 /**
  * The pure half of `trib partition reassign`: plans in kafka-reassign-partitions' JSON shape
  * (`{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3]}]}`), a balanced plan for a broker
- * list, and the verification of a plan against the controller's reassignments and the cluster's metadata.
+ * list, and the verification of a plan against the controller's reassignments and the cluster's metadata, with
+ * the bytes the new replicas have copied so far (their sizes on disk against the leader's, from DescribeLogDirs).
  */
 import type { OngoingReassignment, PartitionMetadata } from '@tributary/client';
 import { UsageError } from './context.ts';
@@ -105,12 +106,21 @@ export interface VerifyLine {
   inSync: number;
   /** A reassignment runs, but towards other replicas than the plan's (someone changed it). */
   otherTarget: boolean;
+  /** The partition's leader now (-1: none, or the partition is missing). */
+  leader: number;
+  /**
+   * While it moves: the bytes the adding replicas hold (each capped at the leader's size) and the bytes they need
+   * (the leader's size times their number). Null when not moving or when the leader or an adding replica's broker
+   * did not say (the progress then falls back to target replicas in sync).
+   */
+  copiedBytes: number | null;
+  bytesToCopy: number | null;
 }
 
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function verifyPartition(plan: PlanPartition, ongoing: OngoingReassignment | undefined, md: PartitionMetadata | undefined): VerifyLine {
-  const base = { topic: plan.topic, partition: plan.partition, target: plan.replicas };
+  const base = { topic: plan.topic, partition: plan.partition, target: plan.replicas, leader: md?.leader ?? -1, copiedBytes: null, bytesToCopy: null };
   if (md === undefined && ongoing === undefined) {
     return { ...base, state: 'missing', replicas: [], addingReplicas: [], removingReplicas: [], inSync: 0, otherTarget: false };
   }
@@ -140,7 +150,8 @@ export function verifyLineText(l: VerifyLine): string {
       return `Reassignment of partition ${name} is complete: replicas [${l.target.join(',')}]`;
     case 'in-progress': {
       const towards = l.otherTarget ? ` (towards other replicas than the plan's [${l.target.join(',')}])` : '';
-      return `Reassignment of partition ${name} is still in progress: ${l.inSync}/${l.target.length} target replicas in sync, adding [${l.addingReplicas.join(',')}], removing [${l.removingReplicas.join(',')}]${towards}`;
+      const copied = l.copiedBytes === null || l.bytesToCopy === null ? '' : `, ${formatBytes(l.copiedBytes)} / ${formatBytes(l.bytesToCopy)} copied`;
+      return `Reassignment of partition ${name} is still in progress: ${l.inSync}/${l.target.length} target replicas in sync, adding [${l.addingReplicas.join(',')}], removing [${l.removingReplicas.join(',')}]${copied}${towards}`;
     }
     case 'mismatch':
       return `There is no active reassignment of partition ${name}, but its replicas are [${l.replicas.join(',')}], not the plan's [${l.target.join(',')}]`;
@@ -149,31 +160,100 @@ export function verifyLineText(l: VerifyLine): string {
   }
 }
 
+/** Replica sizes on disk by broker, then by `topic-partition` (DescribeLogDirs); a broker that did not answer is absent. */
+export type ReplicaSizes = ReadonlyMap<number, ReadonlyMap<string, number>>;
+
+/**
+ * A moving partition's copy progress from its replicas' sizes: each adding replica has copied what it holds, at most
+ * the leader's size (the leader keeps appending, so this is a moving target). An adding replica whose broker answered
+ * without the partition has copied nothing yet. Lines that do not move, or whose leader's or adding replica's broker
+ * is absent from `sizes`, are returned as they are.
+ */
+export function withCopyProgress(l: VerifyLine, sizes: ReplicaSizes): VerifyLine {
+  if (l.state !== 'in-progress' || l.addingReplicas.length === 0 || l.leader < 0) return l;
+  const name = `${l.topic}-${l.partition}`;
+  const leaderBytes = sizes.get(l.leader)?.get(name);
+  if (leaderBytes === undefined) return l;
+  let copiedBytes = 0;
+  for (const r of l.addingReplicas) {
+    const held = sizes.get(r);
+    if (held === undefined) return l;
+    copiedBytes += Math.min(held.get(name) ?? 0, leaderBytes);
+  }
+  return { ...l, copiedBytes, bytesToCopy: leaderBytes * l.addingReplicas.length };
+}
+
 export interface VerifySummary {
   complete: number;
   inProgress: number;
   failed: number;
-  /** Target replicas in sync over all plan replicas: the progress a bar shows. */
+  /** Target replicas in sync over all plan replicas: the progress a bar shows when no sizes are known. */
   inSyncReplicas: number;
   targetReplicas: number;
+  /** Over the moving partitions whose sizes are known (`sizedPartitions` of them). */
+  copiedBytes: number;
+  bytesToCopy: number;
+  sizedPartitions: number;
+  /**
+   * Target replicas done, counting an adding replica of a sized partition by the fraction of the leader's bytes it
+   * holds (so the bar moves as data is copied, not only when a replica joins the ISR); 0..targetReplicas.
+   */
+  replicaProgress: number;
+}
+
+function replicaProgress(l: VerifyLine): number {
+  if (l.copiedBytes === null || l.bytesToCopy === null || l.bytesToCopy === 0) return l.inSync;
+  const settled = l.target.filter((r) => !l.addingReplicas.includes(r)).length;
+  const inSyncSettled = Math.min(settled, l.inSync);
+  return inSyncSettled + (l.copiedBytes / l.bytesToCopy) * l.addingReplicas.length;
 }
 
 export function summarize(lines: readonly VerifyLine[]): VerifySummary {
+  const sized = lines.filter((l) => l.state === 'in-progress' && l.copiedBytes !== null && l.bytesToCopy !== null);
   return {
     complete: lines.filter((l) => l.state === 'complete').length,
     inProgress: lines.filter((l) => l.state === 'in-progress').length,
     failed: lines.filter((l) => l.state === 'mismatch' || l.state === 'missing').length,
     inSyncReplicas: lines.reduce((s, l) => s + l.inSync, 0),
     targetReplicas: lines.reduce((s, l) => s + l.target.length, 0),
+    copiedBytes: sized.reduce((s, l) => s + l.copiedBytes!, 0),
+    bytesToCopy: sized.reduce((s, l) => s + l.bytesToCopy!, 0),
+    sizedPartitions: sized.length,
+    replicaProgress: lines.reduce((s, l) => s + replicaProgress(l), 0),
   };
 }
 
-/** `[########------------] 4/10 partitions complete, 21/30 target replicas in sync` for a terminal line. */
+/**
+ * `[########------------] 4/10 partitions complete, 412 MiB / 960 MiB copied` for a terminal line; with no sizes
+ * (nothing moving, or no broker answered) `..., 21/30 target replicas in sync`, and both when only some are known.
+ */
 export function progressBar(s: VerifySummary, widthChars = 30): string {
   const total = s.complete + s.inProgress + s.failed;
-  const fraction = s.targetReplicas === 0 ? 1 : s.inSyncReplicas / s.targetReplicas;
-  const filled = Math.min(widthChars, Math.max(0, Math.round(fraction * widthChars)));
-  return `[${'#'.repeat(filled)}${'-'.repeat(widthChars - filled)}] ${s.complete}/${total} partitions complete, ${s.inSyncReplicas}/${s.targetReplicas} target replicas in sync`;
+  const fraction = s.targetReplicas === 0 ? 1 : s.replicaProgress / s.targetReplicas;
+  const filled = Math.min(widthChars, Math.max(0, Math.floor(fraction * widthChars + 0.5)));
+  const replicas = `${s.inSyncReplicas}/${s.targetReplicas} target replicas in sync`;
+  let progress = replicas;
+  if (s.sizedPartitions > 0) {
+    progress = `${formatBytes(s.copiedBytes)} / ${formatBytes(s.bytesToCopy)} copied`;
+    const unsized = s.inProgress - s.sizedPartitions;
+    if (unsized > 0) progress += ` (sizes unknown for ${unsized} moving partition${unsized === 1 ? '' : 's'}), ${replicas}`;
+  }
+  return `[${'#'.repeat(filled)}${'-'.repeat(widthChars - filled)}] ${s.complete}/${total} partitions complete, ${progress}`;
+}
+
+const BYTE_UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+/** `512 B`, `1.5 KiB`, `412 MiB`: binary units, one decimal below 100. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes;
+  let unit = 'B';
+  for (const u of BYTE_UNITS) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  return `${value >= 100 ? Math.round(value) : value.toFixed(1)} ${unit}`;
 }
 
 /** The broker configs `--throttle` sets and `--verify` removes (Kafka's names). */

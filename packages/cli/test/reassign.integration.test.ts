@@ -5,7 +5,7 @@
  * and @tributary/metadata.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSource, KafkaClient, ResourceType } from '@tributary/client';
@@ -123,5 +123,61 @@ describe('trib partition reassign on one node', () => {
     const absent = await trib(['partition', 'reassign', '--cancel', '--plan', join(dir, 'no-such-file.json')]);
     expect(absent.code).toBe(2);
     expect(absent.stderr).toMatch(/cannot read --plan .*no-such-file\.json/);
+  });
+});
+
+describe('trib log-dirs describe on one node', () => {
+  it("prints each log dir and every replica with its size on disk; --json, --topics and --broker filter", async () => {
+    expect((await trib(['topic', 'create', 'sized', '--partitions', '2', '--replication-factor', '1'])).code).toBe(0);
+    const client = new KafkaClient({ bootstrapServers: bootstrap });
+    try {
+      await client.produce('sized', 1, Array.from({ length: 20 }, (_, i) => ({ value: Buffer.alloc(1000, i) })), { acks: -1 });
+    } finally {
+      await client.close();
+    }
+    const logs = join(dir, 'logs');
+    const onDisk = (partition: number): number =>
+      readdirSync(join(logs, `sized-${partition}`))
+        .filter((f) => f.endsWith('.log'))
+        .reduce((sum, f) => sum + statSync(join(logs, `sized-${partition}`, f)).size, 0);
+    expect(onDisk(1)).toBeGreaterThan(20_000);
+
+    const json = await trib(['--json', 'log-dirs', 'describe', '--topics', 'sized']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const doc = JSON.parse(json.stdout);
+    expect(doc.brokers).toHaveLength(1);
+    expect(doc.brokers[0]).toMatchObject({ broker: node.nodeId, error: null });
+    const [logDir] = doc.brokers[0].logDirs;
+    expect(logDir).toMatchObject({ logDir: logs, error: null });
+    expect(logDir.totalBytes).toBeGreaterThan(0);
+    expect(logDir.usableBytes).toBeLessThanOrEqual(logDir.totalBytes);
+    expect(logDir.replicas).toEqual([
+      { topic: 'sized', partition: 0, sizeBytes: 0, offsetLag: 0, isFuture: false },
+      { topic: 'sized', partition: 1, sizeBytes: onDisk(1), offsetLag: 0, isFuture: false },
+    ]);
+
+    const text = await trib(['log-dirs', 'describe', '--broker', String(node.nodeId)]);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    const rows = text.stdout.split('\n');
+    expect(rows[0]).toMatch(/^BROKER\s+LOG-DIR\s+TOTAL\s+USABLE\s+REPLICAS\s+ERROR$/);
+    expect(rows[1]).toMatch(new RegExp(`^${node.nodeId}\\s+${logs}\\s+\\S+ \\S+B\\s+\\S+ \\S+B\\s+\\d+$`));
+    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^${node.nodeId}\\s+${logs}\\s+sized\\s+1\\s+${onDisk(1)}\\s+\\d+\\.\\d KiB\\s+0\\s+no$`)));
+    // Without --topics every replica the broker hosts is listed, the earlier tests' topics too.
+    expect(rows.some((r) => /\smoves\s+0\s/.test(r))).toBe(true);
+  });
+
+  it('refuses unknown brokers and topics and bad arguments with exit 2', async () => {
+    const foreign = await trib(['log-dirs', 'describe', '--broker', String(node.nodeId + 100)]);
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toMatch(new RegExp(`--broker ${node.nodeId + 100}: the cluster does not list it \\(brokers: ${node.nodeId}\\)`));
+    const unknownTopic = await trib(['log-dirs', 'describe', '--topics', 'no-such-topic']);
+    expect(unknownTopic.code).toBe(2);
+    expect(unknownTopic.stderr).toMatch(/--topics no-such-topic: no such topic/);
+    const bad = await trib(['log-dirs', 'describe', '--broker', 'one']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--broker must be an integer/);
+    const none = await trib(['log-dirs']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/log-dirs needs a subcommand: describe/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { reassignArgs } from '../src/cli.ts';
+import { logDirsArgs, reassignArgs } from '../src/cli.ts';
 import { UsageError } from '../src/context.ts';
-import { generatePlan, movingToPlan, parsePlan, parseThrottle, planBrokers, planOf, progressBar, summarize, verifyLineText, verifyPartition } from '../src/reassign.ts';
+import { formatBytes, generatePlan, movingToPlan, parsePlan, parseThrottle, planBrokers, planOf, progressBar, summarize, verifyLineText, verifyPartition, withCopyProgress } from '../src/reassign.ts';
 
 const md = (replicas: number[], isr: number[]) => ({ partition: 0, leader: isr[0] ?? -1, leaderEpoch: 0, replicas, isr, offlineReplicas: [], errorCode: 0, errorName: 'NONE' });
 
@@ -89,8 +89,69 @@ describe('verifyPartition', () => {
       verifyPartition(plan, { topic: 't', partition: 0, replicas: [2, 3, 4, 1], addingReplicas: [4], removingReplicas: [1] }, md([2, 3, 4, 1], [1, 2])),
     ];
     const s = summarize(lines);
-    expect(s).toEqual({ complete: 1, inProgress: 1, failed: 0, inSyncReplicas: 4, targetReplicas: 6 });
+    expect(s).toEqual({ complete: 1, inProgress: 1, failed: 0, inSyncReplicas: 4, targetReplicas: 6, copiedBytes: 0, bytesToCopy: 0, sizedPartitions: 0, replicaProgress: 4 });
     expect(progressBar(s, 12)).toBe('[########----] 1/2 partitions complete, 4/6 target replicas in sync');
+  });
+});
+
+describe('copy progress from replica sizes', () => {
+  const MiB = 1024 * 1024;
+  // t-0 moves from [1] to [2]: leader 1, adding 2; t-1 from [1] to [3]; u-0 is already on the plan's replicas.
+  const moving = (partition: number, to: number) =>
+    verifyPartition({ topic: 't', partition, replicas: [to] }, { topic: 't', partition, replicas: [to, 1], addingReplicas: [to], removingReplicas: [1] }, md([to, 1], [1]));
+  const done = verifyPartition({ topic: 'u', partition: 0, replicas: [2] }, undefined, md([2], [2]));
+  const sizes = (entries: Record<number, Record<string, number>>) => new Map(Object.entries(entries).map(([b, m]) => [Number(b), new Map(Object.entries(m))]));
+
+  it('an adding replica has copied what it holds, at most the leader\'s size; the leader is read from the metadata', () => {
+    const l = withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 960 * MiB }, 2: { 't-0': 412 * MiB } }));
+    expect(l).toMatchObject({ leader: 1, copiedBytes: 412 * MiB, bytesToCopy: 960 * MiB });
+    expect(verifyLineText(l)).toBe('Reassignment of partition t-0 is still in progress: 0/1 target replicas in sync, adding [2], removing [1], 412 MiB / 960 MiB copied');
+    // The new replica got ahead of a leader sample taken earlier: capped, never over 100%.
+    expect(withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 100 } , 2: { 't-0': 150 } }))).toMatchObject({ copiedBytes: 100, bytesToCopy: 100 });
+    // The adding broker answered but has not created the replica yet: nothing copied.
+    expect(withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 100 }, 2: {} }))).toMatchObject({ copiedBytes: 0, bytesToCopy: 100 });
+  });
+
+  it('falls back to replicas in sync when the leader or an adding replica\'s broker did not answer; complete lines are left alone', () => {
+    expect(withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 100 } }))).toMatchObject({ copiedBytes: null, bytesToCopy: null });
+    expect(withCopyProgress(moving(0, 2), sizes({ 2: { 't-0': 100 } }))).toMatchObject({ copiedBytes: null, bytesToCopy: null });
+    expect(withCopyProgress(done, sizes({ 2: { 'u-0': 100 } }))).toBe(done);
+  });
+
+  it('the bar moves with the bytes copied, before any new replica joins the ISR', () => {
+    const at = (copied: number) => summarize([withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 960 * MiB }, 2: { 't-0': copied } })), done]);
+    const early = at(100 * MiB);
+    const later = at(412 * MiB);
+    expect(later).toMatchObject({ complete: 1, inProgress: 1, inSyncReplicas: 1, copiedBytes: 412 * MiB, bytesToCopy: 960 * MiB, sizedPartitions: 1 });
+    expect(progressBar(early, 12)).toBe('[#######-----] 1/2 partitions complete, 100 MiB / 960 MiB copied');
+    expect(progressBar(later, 12)).toBe('[#########---] 1/2 partitions complete, 412 MiB / 960 MiB copied');
+    // Without sizes the same state shows only the replica count: the bar stands at the completed partition.
+    expect(progressBar(summarize([moving(0, 2), done]), 12)).toBe('[######------] 1/2 partitions complete, 1/2 target replicas in sync');
+  });
+
+  it('with sizes for only some moving partitions it says so and shows the replica count too', () => {
+    const s = summarize([withCopyProgress(moving(0, 2), sizes({ 1: { 't-0': 1000, 't-1': 1000 }, 2: { 't-0': 500 } })), withCopyProgress(moving(1, 3), sizes({ 1: { 't-1': 1000 } }))]);
+    expect(s).toMatchObject({ sizedPartitions: 1, copiedBytes: 500, bytesToCopy: 1000, replicaProgress: 0.5 });
+    expect(progressBar(s, 8)).toBe('[##------] 0/2 partitions complete, 500 B / 1000 B copied (sizes unknown for 1 moving partition), 0/2 target replicas in sync');
+  });
+
+  it('formats bytes in binary units', () => {
+    expect([0, 1023, 1024, 1536, 99.96 * 1024, 412 * MiB, 5 * 1024 * MiB].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '100.0 KiB', '412 MiB', '5.0 GiB']);
+  });
+});
+
+describe('logDirsArgs', () => {
+  it('reads comma-separated or repeated broker ids and topics; absent means all', () => {
+    expect(logDirsArgs({})).toEqual({ brokers: null, topics: null });
+    expect(logDirsArgs({ broker: ['3,1', '2', '1'], topics: 'a, b,a' })).toEqual({ brokers: [1, 2, 3], topics: ['a', 'b'] });
+  });
+
+  it('refuses bad broker ids, empty lists and bad topic names, naming the option', () => {
+    expect(() => logDirsArgs({ broker: ['x'] })).toThrow(/--broker must be an integer in 0\.\.2147483647, got "x"/);
+    expect(() => logDirsArgs({ broker: ['-1'] })).toThrow(UsageError);
+    expect(() => logDirsArgs({ broker: [','] })).toThrow(/--broker names no broker/);
+    expect(() => logDirsArgs({ topics: ' , ' })).toThrow(/--topics names no topic/);
+    expect(() => logDirsArgs({ topics: 'ok,bad/name' })).toThrow(/invalid topic name "bad\/name"/);
   });
 });
 

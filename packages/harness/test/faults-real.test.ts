@@ -182,6 +182,34 @@ describe.skipIf(why !== null)('node disks (tmpfs per node) and power loss (lazy 
     expect(existsSync(join(dir, 'n1', 'disk', 'data'))).toBe(false);
   });
 
+  it('goes read-only while another process keeps opening files for writing on the disk', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const disks = new NodeDisks([{ name: 'n1', diskDir: join(dir, 'disk') }], 16 * 1024 * 1024);
+    disks.mountAll();
+    const data = join(dir, 'disk', 'data');
+    mkdirSync(data);
+    // What a broker does: opens files for writing at any moment (segments, checkpoints), and keeps some open.
+    const writer = spawn(process.execPath, ['-e', `const fs = require('node:fs'); const keep = []; let i = 0;
+      setInterval(() => { try { const fd = fs.openSync(${JSON.stringify(data)} + '/f' + (i++ % 50), 'a'); fs.writeSync(fd, 'x'); if (keep.length < 20) keep.push(fd); else fs.closeSync(fd); } catch {} }, 1);`], { stdio: 'ignore' });
+    children.push(writer);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      for (let round = 0; round < 5; round++) {
+        disks.makeReadonly('n1');
+        expect(() => writeFileSync(join(data, `probe-${round}`), 'x')).toThrow(/EROFS|read-only/i);
+        await new Promise((r) => setTimeout(r, 100));
+        disks.heal('n1');
+        writeFileSync(join(data, `probe-${round}`), 'x');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      writer.kill('SIGKILL');
+      await new Promise((r) => writer.once('exit', r));
+      disks.disposeSync();
+    }
+    expect(disks.mountedTargets()).toEqual([]);
+  });
+
   it('unmounts disks of dead runs, a read-only layer included', () => {
     const target = join(tempDir(), 'stale');
     mkdirSync(target);

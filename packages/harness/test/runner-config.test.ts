@@ -194,9 +194,12 @@ describe('netem and disk faults (pure parts)', () => {
     expect(nodes.map((n) => [n.diskDir, n.dataDir])).toEqual([['/tmp/c/c1/disk', '/tmp/c/c1/disk/data'], ['/tmp/c/b1/disk', '/tmp/c/b1/disk/data']]);
     expect(nodes[1]!.args).toContain('log.dirs=/tmp/c/b1/disk/data');
     expect(planNodes({ controllers: 1, brokers: 1, dir: '/tmp/c', host: '127.0.0.1', overrides: {} }, ports)[0]!.diskDir).toBeNull();
+    // Read-only: made in a stage nobody opens files under, then moved on top (a bind straight onto the disk would be
+    // writable for a moment, get files opened through it, and refuse the remount with EBUSY).
     expect(diskMountArgs({ name: 'b1', diskDir: '/tmp/c/b1/disk' }, 268_435_456, 'tribchaos-77')).toEqual({
-      mount: ['-t', 'tmpfs', '-o', 'size=268435456,mode=0755', 'tribchaos-77', '/tmp/c/b1/disk'],
-      readonly: [['--bind', '/tmp/c/b1/disk', '/tmp/c/b1/disk'], ['-o', 'remount,bind,ro', '/tmp/c/b1/disk']],
+      mount: [['-t', 'tmpfs', '-o', 'size=268435456,mode=0755', 'tribchaos-77', '/tmp/c/b1/disk'], ['--make-private', '/tmp/c/b1/disk']],
+      stage: '/tmp/c/b1/disk/.ro-stage',
+      readonly: [['--bind', '/tmp/c/b1/disk', '/tmp/c/b1/disk/.ro-stage'], ['-o', 'remount,bind,ro', '/tmp/c/b1/disk/.ro-stage'], ['--move', '/tmp/c/b1/disk/.ro-stage', '/tmp/c/b1/disk']],
     });
     expect(parseMounts('tribchaos-77 /tmp/a\\040b tmpfs rw 0 0\nproc /proc proc rw 0 0\n')).toEqual([
       { source: 'tribchaos-77', target: '/tmp/a b' },

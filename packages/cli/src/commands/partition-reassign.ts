@@ -12,7 +12,9 @@ import {
   THROTTLE_CONFIGS,
   verifyLineText,
   verifyPartition,
+  withCopyProgress,
   type ReassignmentPlan,
+  type ReplicaSizes,
   type VerifyLine,
 } from '../reassign.ts';
 
@@ -25,6 +27,8 @@ export type ReassignArgs =
 const NO_REASSIGNMENT_IN_PROGRESS = 85;
 /** --verify asks each live broker whether it carries a throttle; a cluster with more brokers than this is refused. */
 const MAX_THROTTLE_BROKERS = 10_000;
+/** How long --verify waits for one broker's replica sizes before showing its partitions by replica count instead. */
+const SIZES_TIMEOUT_MS = 5_000;
 /** A plan file is read whole: larger than this is not a plan. */
 const MAX_PLAN_BYTES = 64 * 1024 * 1024;
 
@@ -212,15 +216,48 @@ function throttleRemovalText(r: ThrottleRemoval): string | null {
 
 async function verifyOnce(client: KafkaClient, plan: ReassignmentPlan, timeoutMs: number): Promise<VerifyLine[]> {
   const ongoing = await client.listPartitionReassignments(plan.partitions, { timeoutMs });
+  const ongoingByName = new Map(ongoing.map((o) => [`${o.topic}-${o.partition}`, o]));
   const md = await client.metadata([...new Set(plan.partitions.map((p) => p.topic))]);
-  const topics = new Map(md.topics.filter((t) => t.errorCode === 0).map((t) => [t.name, t]));
-  return plan.partitions.map((p) =>
-    verifyPartition(
-      p,
-      ongoing.find((o) => o.topic === p.topic && o.partition === p.partition),
-      topics.get(p.topic)?.partitions.find((x) => x.partition === p.partition),
-    ),
+  const topics = new Map(md.topics.filter((t) => t.errorCode === 0).map((t) => [t.name, new Map(t.partitions.map((x) => [x.partition, x]))]));
+  const lines = plan.partitions.map((p) => verifyPartition(p, ongoingByName.get(`${p.topic}-${p.partition}`), topics.get(p.topic)?.get(p.partition)));
+  const sizes = await replicaSizes(client, lines, Math.min(timeoutMs, SIZES_TIMEOUT_MS));
+  return lines.map((l) => withCopyProgress(l, sizes));
+}
+
+/**
+ * The sizes on disk of the moving partitions' replicas, from DescribeLogDirs sent to each of their leaders' and
+ * adding replicas' brokers (each broker answers only for itself), side by side. A broker that fails or does not
+ * answer is left out: its partitions show replicas in sync instead of bytes.
+ */
+async function replicaSizes(client: KafkaClient, lines: readonly VerifyLine[], timeoutMs: number): Promise<ReplicaSizes> {
+  // broker -> topic -> partitions it should describe; bounded by the plan's size (MAX_PLAN_PARTITIONS).
+  const wanted = new Map<number, Map<string, Set<number>>>();
+  for (const l of lines) {
+    if (l.state !== 'in-progress' || l.addingReplicas.length === 0 || l.leader < 0) continue;
+    for (const broker of [l.leader, ...l.addingReplicas]) {
+      let topics = wanted.get(broker);
+      if (topics === undefined) wanted.set(broker, (topics = new Map()));
+      let partitions = topics.get(l.topic);
+      if (partitions === undefined) topics.set(l.topic, (partitions = new Set()));
+      partitions.add(l.partition);
+    }
+  }
+  const answers = await Promise.all(
+    [...wanted].map(async ([broker, topics]): Promise<[number, Map<string, number>] | null> => {
+      try {
+        const dirs = await client.describeLogDirs(broker, [...topics].map(([topic, partitions]) => ({ topic, partitions: [...partitions] })), { timeoutMs });
+        const sizes = new Map<string, number>();
+        for (const d of dirs) {
+          if (d.error !== null) continue;
+          for (const r of d.replicas) if (!r.isFuture) sizes.set(`${r.topic}-${r.partition}`, (sizes.get(`${r.topic}-${r.partition}`) ?? 0) + r.sizeBytes);
+        }
+        return [broker, sizes];
+      } catch {
+        return null;
+      }
+    }),
   );
+  return new Map(answers.filter((a): a is [number, Map<string, number>] => a !== null));
 }
 
 function isTty(ctx: CommandContext): boolean {

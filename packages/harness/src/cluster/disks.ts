@@ -8,6 +8,10 @@
  *    while files on it are open for writing (EBUSY), and a broker always has its active segments open; the stacked
  *    mount is the closest honest thing: every new open for writing, create, rename, unlink and mkdir fails with
  *    EROFS, but writes through descriptors opened before the fault still land. Heal unmounts the top mount.
+ *    The read-only mount is made in a staging folder inside the disk (`disk/.ro-stage`, which nobody opens files
+ *    under), then moved onto `disk/`: bound straight onto `disk/` it would be writable for a moment, the node would
+ *    open files through it, and the remount to read-only would fail with EBUSY. The disk itself is made private so
+ *    that the move is allowed under a shared parent (systemd hosts).
  *
  * Teardown unmounts everything, always (`disposeSync`, lazily if a file is still open); mounts of runs whose process
  * is gone are removed at the next mount (`removeStaleDisks`), found by their source name in /proc/self/mounts.
@@ -24,6 +28,7 @@ export const DISK_BYTES_MAX = 4 * 1024 * 1024 * 1024;
 export const DISK_BYTES_MIN = 16 * 1024 * 1024;
 const mountTimeoutMs = 10_000;
 const fillerName = 'filler';
+const stageName = '.ro-stage';
 
 export interface DiskNode {
   readonly name: string;
@@ -41,10 +46,12 @@ export function diskSizeProblems(bytes: number): string[] {
 }
 
 /** The mount commands (argv after `mount`) for one node's disk, in order. Pure, for tests. */
-export function diskMountArgs(node: DiskNode, sizeBytes: number, source: string): { mount: string[]; readonly: string[][] } {
+export function diskMountArgs(node: DiskNode, sizeBytes: number, source: string): { mount: string[][]; stage: string; readonly: string[][] } {
+  const stage = join(node.diskDir, stageName);
   return {
-    mount: ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, source, node.diskDir],
-    readonly: [['--bind', node.diskDir, node.diskDir], ['-o', 'remount,bind,ro', node.diskDir]],
+    mount: [['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, source, node.diskDir], ['--make-private', node.diskDir]],
+    stage,
+    readonly: [['--bind', node.diskDir, stage], ['-o', 'remount,bind,ro', stage], ['--move', stage, node.diskDir]],
   };
 }
 
@@ -148,8 +155,10 @@ export class NodeDisks {
       if (this.#mounted.has(node.name)) continue;
       if (taken.has(node.diskDir)) throw new Error(`${node.diskDir} is already a mount point; the harness mounts its own disk there: unmount it or use another cluster folder`);
       mkdirSync(node.diskDir, { recursive: true });
-      run('mount', diskMountArgs(node, this.sizeBytes, this.source).mount);
+      const [mount, makePrivate] = diskMountArgs(node, this.sizeBytes, this.source).mount;
+      run('mount', mount!);
       this.#mounted.add(node.name);
+      run('mount', makePrivate!);
       this.#state.set(node.name, 'ok');
     }
   }
@@ -187,12 +196,15 @@ export class NodeDisks {
   makeReadonly(name: string): void {
     const node = this.#node(name);
     if (this.state(name) === 'readonly') return;
-    const args = diskMountArgs(node, this.sizeBytes, this.source).readonly;
-    run('mount', args[0]!);
+    const { stage, readonly } = diskMountArgs(node, this.sizeBytes, this.source);
+    mkdirSync(stage, { recursive: true });
+    run('mount', readonly[0]!);
     try {
-      run('mount', args[1]!);
+      run('mount', readonly[1]!);
+      run('mount', readonly[2]!);
     } catch (err) {
-      run('umount', [node.diskDir]);
+      // Nobody opens files under the stage: it unmounts.
+      if (mounts().some((m) => m.target === stage)) run('umount', [stage]);
       throw err;
     }
     this.#state.set(name, 'readonly');
