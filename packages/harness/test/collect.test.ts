@@ -1,6 +1,6 @@
 // collectHistory: a run's sends, unknown values and read-back merged in time order, as the checker needs them.
 import { describe, expect, it } from 'vitest';
-import { checkHistory, collectHistory, type HistoryOp, type ProducerRecord, type SendOp } from '../src/index.ts';
+import { checkHistory, collectHistory, reportHtml, reportJson, type HistoryOp, type ProducerRecord, type SendOp } from '../src/index.ts';
 
 const send = (value: string, offset: number, timeMs: number): SendOp => ({ type: 'send', process: 'p0', topic: 't', partition: 0, key: value, value, offset, outcome: 'ok', timeMs });
 const poll = (value: string, offset: number, timeMs: number): HistoryOp => ({ type: 'poll', process: 'reader', topic: 't', partition: 0, offset, value, timeMs });
@@ -28,4 +28,21 @@ describe('collectHistory', () => {
     expect(report.counts.unexpectedValues).toBe(1);
     expect(report.counts.ackedNeverRead).toBe(1);
   });
+  it('takes a 30-minute run: 600,000 ops through collectHistory, the checker and both reports', () => {
+    // A 30-minute soak once died at the end on history.push(...ops) ("Maximum call stack size exceeded").
+    const count = 300_000;
+    const sends: SendOp[] = [];
+    const reads: HistoryOp[] = [{ type: 'assign', process: 'reader', partitions: [{ topic: 't', partition: 0, offset: 0 }], timeMs: 2 * count }];
+    for (let i = 0; i < count; i++) {
+      sends.push(send(`p0-${i}`, i, i));
+      reads.push(poll(`p0-${i}`, i, 2 * count + 1 + i));
+    }
+    reads.push({ type: 'drained', topic: 't', partition: 0, endOffset: count, timeMs: 3 * count + 1 });
+    const history = collectHistory({ topic: 't', producers: [producer(sends, count, [])], read: { ops: reads }, endMs: count });
+    expect(history).toHaveLength(2 * count + 2);
+    const report = checkHistory(history, { drained: true });
+    expect(report.counts).toMatchObject({ sendsOk: count, lostWrites: 0, duplicates: 0, inconsistentOffsets: 0 });
+    expect(reportJson(report).length).toBeGreaterThan(0);
+    expect(reportHtml(report).length).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -340,12 +340,15 @@ export class LeaderPartitionState {
 
   /**
    * Replicas outside the ISR rejoin once their log reached the high watermark (their durable end, in fsync mode) and
-   * the start of this leader epoch (so they have truncated to this leader's log). Returns the change or null.
+   * the start of this leader epoch (so they have truncated to this leader's log). `isEligible` is the metadata's word
+   * on each broker: a fenced one or one in controlled shutdown is not proposed (KIP-841; the controller would refuse
+   * it with INELIGIBLE_REPLICA, and a stopping broker that still fetches would be proposed again on every fetch).
+   * Returns the change or null.
    */
-  maybeExpandIsr(_nowMs: number): IsrChangeProposal | null {
+  maybeExpandIsr(_nowMs: number, isEligible: (replicaId: number) => boolean = () => true): IsrChangeProposal | null {
     if (this.#pending !== null) return null;
     const joining = this.#replicas.filter((r) => {
-      if (this.#isr.includes(r)) return false;
+      if (this.#isr.includes(r) || !isEligible(r)) return false;
       const s = this.#followers.get(r)!;
       return s.logEndOffset >= 0 && s.logEndOffset >= this.leaderEpochStartOffset && this.#progressOf(s) >= this.#highWatermark;
     });

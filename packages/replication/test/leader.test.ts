@@ -269,6 +269,17 @@ describe('ISR expand', () => {
     expect(state.maximalIsr).toEqual([1, 2, 3]);
   });
 
+  it('does not propose a replica the metadata shows fenced or shutting down (KIP-841)', () => {
+    const { state } = withOutOfSyncReplica3();
+    state.onFollowerFetch(3, fetch(14, 1004, { lastFetchedEpoch: 5 }));
+    // Caught up, but ineligible: no proposal however often it fetches.
+    expect(state.maybeExpandIsr(1004, (id) => id !== 3)).toBeNull();
+    expect(state.maybeExpandIsr(1005, (id) => id !== 3)).toBeNull();
+    expect(state.pendingIsrChange).toBeNull();
+    // Eligible again (unfenced, restarted): it rejoins on the next check.
+    expect(state.maybeExpandIsr(1006, () => true)?.newIsr).toEqual([1, 2, 3]);
+  });
+
   it('requires the leader-epoch start even when the high watermark is lower', () => {
     const { state } = leader({ isr: [1, 2], hw: 5 });
     state.onFollowerFetch(3, fetch(8, 1001));

@@ -169,7 +169,8 @@ export class ReplicationManager {
   #maybeExpand(p: Partition): void {
     const state = p.leaderState;
     if (state === null) return;
-    const proposal = state.maybeExpandIsr(this.#o.clock.nowMs());
+    const image = this.#o.broker.metadata.image;
+    const proposal = state.maybeExpandIsr(this.#o.clock.nowMs(), (id) => image.isUsable(id));
     if (proposal === null) return;
     this.#logger.info({ topic: p.topic, partition: p.index, isr: state.isr, newIsr: proposal.newIsr }, 'expanding the ISR: a follower caught up');
     this.#send(p, proposal);

@@ -14,7 +14,7 @@ export type ProducerRecord = Pick<ProducerProcess, 'name' | 'ops' | 'sent' | 'un
 export function collectHistory(o: { topic: string; producers: readonly ProducerRecord[]; read: Pick<ReadBack, 'ops'>; extra?: readonly HistoryOp[]; endMs?: number }): HistoryOp[] {
   const history: HistoryOp[] = [...(o.extra ?? [])];
   for (const p of o.producers) {
-    history.push(...p.ops);
+    for (const op of p.ops) history.push(op); // not push(...ops): a 30-minute run has more ops than the stack has room for arguments
     // Unreported values were last known of when the producers ended.
     const endMs = o.endMs ?? Date.now();
     for (const value of p.unreported()) history.push({ type: 'send', process: p.name, topic: o.topic, partition: 0, key: value, value, outcome: 'info', timeMs: endMs });
@@ -27,7 +27,7 @@ export function collectHistory(o: { topic: string; producers: readonly ProducerR
     history.push({ type: 'send', process: p.name, topic: o.topic, partition: op.partition, key: op.value, value: op.value, outcome: 'info', timeMs: op.timeMs });
     sent.add(op.value);
   }
-  history.push(...o.read.ops);
+  for (const op of o.read.ops) history.push(op);
   // Stable: ops of one process keep their order.
   return history.sort((a, b) => a.timeMs - b.timeMs);
 }

@@ -266,7 +266,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     log(`producers stopped; cluster ${healthyAtEnd ? 'healthy' : 'NOT healthy (an ISR is not full)'}; reading back`);
 
     for (const p of producers) {
-      history.push(...p.ops);
+      for (const op of p.ops) history.push(op); // not push(...ops): a 30-minute run has more ops than the stack has room for arguments
       const endMs = Date.now();
       for (const value of p.unreported()) history.push({ type: 'send', process: p.name, topic, partition: 0, key: value, value, outcome: 'info', timeMs: endMs });
     }
@@ -281,7 +281,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
         sent.add(op.value);
       }
     }
-    history.push(...read.ops);
+    for (const op of read.ops) history.push(op);
     // Stable: ops of one process keep their order.
     history.sort((a, b) => a.timeMs - b.timeMs);
     writeFileSync(historyPath, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
