@@ -50,6 +50,11 @@ export interface NemesisRunOptions {
   readonly disks?: boolean;
   /** The size of each node's disk (default 256 MiB). */
   readonly diskBytes?: number;
+  /**
+   * Heal of disk-full/disk-readonly also restarts the nodes (graceful stop, start): a broker keeps a log whose flush
+   * failed offline until it is reopened. Default true; false shows what the broker does without it.
+   */
+  readonly diskHealRestart?: boolean;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -156,7 +161,7 @@ export function netemParams(e: NemesisEvent): NetemParams {
   }
 }
 
-async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
+async function apply(cluster: ProcessCluster, e: NemesisEvent, diskHealRestart: boolean): Promise<void> {
   switch (e.fault) {
     case 'kill':
       if (e.phase === 'start') await cluster.kill(e.targets);
@@ -181,12 +186,19 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent): Promise<void> {
       else await cluster.netemHeal();
       return;
     case 'disk-full':
-      if (e.phase === 'start') cluster.diskFull(e.targets);
-      else cluster.diskHeal(e.targets);
-      return;
     case 'disk-readonly':
-      if (e.phase === 'start') cluster.diskReadonly(e.targets);
-      else cluster.diskHeal(e.targets);
+      if (e.phase === 'start') {
+        if (e.fault === 'disk-full') cluster.diskFull(e.targets);
+        else cluster.diskReadonly(e.targets);
+        return;
+      }
+      cluster.diskHeal(e.targets);
+      // A log whose flush failed (ENOSPC writing an index, any EROFS) refuses writes until it is reopened, like
+      // Kafka's offline log dir: the node must restart to take its replicas back.
+      if (diskHealRestart) {
+        await cluster.stop(e.targets);
+        await cluster.restart(e.targets);
+      }
       return;
     case 'power-loss':
       if (e.phase === 'start') await cluster.powerLoss(e.targets);
@@ -250,7 +262,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
         const detail = describeEvent(e);
         const atMs = Date.now() - t0;
         history.push({ type: 'nemesis', fault: e.fault, phase: e.phase, detail, timeMs: Date.now() });
-        await apply(cluster, e);
+        await apply(cluster, e, o.diskHealRestart ?? true);
         applied.push({ atMs, detail });
         log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
       }
