@@ -5,7 +5,7 @@
 // controller and broker on such disks: a full disk makes Produce fail with KAFKA_STORAGE_ERROR, heal lets it succeed.
 // Power loss: a broker on the lazy file system, kill -9: records acknowledged from the page cache are gone, fsynced ones stay.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,6 +250,41 @@ describe.skipIf(why !== null)('node disks (tmpfs per node) and power loss (lazy 
     }
     expect(cluster.diskMounts()).toEqual([]);
     expect(harnessMounts().filter((m) => mounts.includes(m.target))).toEqual([]);
+  });
+
+  it('tears down on SIGINT: nodes, the netem chain, the delayer and the disks are gone', { timeout: 120_000 }, async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/faulted-cluster-then-wait.ts'), tempDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const ready = await new Promise<{ pids: number[]; chain: string; mounts: string[]; delayers: number[] }>((resolveReady, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+        if (out.includes('\n')) resolveReady(JSON.parse(out.split('\n')[0]!) as { pids: number[]; chain: string; mounts: string[]; delayers: number[] });
+      });
+      child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+      void exited.then((code) => reject(new Error(`fixture exited with ${code} before it was ready: ${err.slice(-2000)}`)));
+    });
+    expect(ready.mounts.length).toBe(2);
+    expect(netemChains()).toContain(ready.chain);
+    expect(ready.delayers.length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const gone = async (pids: readonly number[]): Promise<number[]> => {
+      const running = (pid: number): boolean => {
+        try {
+          process.kill(pid, 0);
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50 && pids.some(running); i++) await new Promise((r) => setTimeout(r, 100));
+      return pids.filter(running);
+    };
+    expect(await gone([...ready.pids, ...ready.delayers])).toEqual([]);
+    expect(netemChains()).not.toContain(ready.chain);
+    expect(harnessMounts().filter((m) => ready.mounts.includes(m.target))).toEqual([]);
   });
 
   it('power loss: kill -9 on the lazy file system drops unsynced records (a topic acknowledging from the page cache) and keeps fsynced ones (the default)', { timeout: 120_000 }, async () => {

@@ -154,8 +154,9 @@ class Delayer {
       pending += c.toString('utf8');
       const parts = pending.split('\n');
       pending = parts.pop() ?? '';
-      // Bounded: the delayer prints one line per command we send.
+      // Bounded: the delayer prints one line per command we send; older unread lines are of no use.
       this.#lines.push(...parts.slice(-64));
+      if (this.#lines.length > 256) this.#lines.splice(0, this.#lines.length - 256);
       this.#wake();
     });
     this.child.stderr!.on('data', (c: Buffer) => {
