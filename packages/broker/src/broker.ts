@@ -46,6 +46,11 @@ export interface BrokerOptions {
   advertised: Listener[];
   /** The controller quorum's voters, id -> host:port of their controller listener (DescribeQuorum v2). */
   voters: ReadonlyMap<number, string>;
+  /**
+   * A partition log broke (failed fsync or disk error) and refuses writes until reopened. Kafka takes the log dir
+   * offline and, with no log dir left, stops the broker; the node does the same (see packages/server). Unset: logged.
+   */
+  onStorageFailure?: (dir: string, err: Error) => void;
 }
 
 /** How often partitions with a finite flush.ms are checked when log.flush.scheduler.interval.ms is unset. */
@@ -166,7 +171,11 @@ export class Broker {
     assertProfileWithinCodec();
     const { config, fs, logger } = opts;
     await fs.mkdir(config.dataDir);
-    const replicas = new ReplicaManager({ fs, dataDir: config.dataDir, nodeId: config.nodeId, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger });
+    const onLogFailed = (dir: string, err: Error): void => {
+      logger.error({ dir, err: err.message }, 'a partition log failed and refuses writes until reopened');
+      opts.onStorageFailure?.(dir, err);
+    };
+    const replicas = new ReplicaManager({ fs, dataDir: config.dataDir, nodeId: config.nodeId, brokerDefaults: config, clock: opts.clock, timer: opts.timer, logger, onLogFailed });
     const groupStore = createGroupStore({ config, replicas, clock: opts.clock, timer: opts.timer, rng: opts.rng, logger });
     const broker = new Broker(opts, replicas, groupStore);
     // The replication endpoint exists before registration, so other brokers find it in the metadata.

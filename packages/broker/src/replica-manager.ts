@@ -65,7 +65,11 @@ export class ReplicaManager {
   /** The image the hosted partitions reflect. */
   #image: MetadataImage | null = null;
 
-  constructor(opts: { fs: FileSystem; dataDir: string; nodeId: number; brokerDefaults: BrokerDefaults; clock: Clock; timer: Timer; logger: Logger }) {
+  /** A partition log broke and refuses writes (its directory, the error). */
+  readonly #onLogFailed: ((dir: string, err: Error) => void) | null;
+
+  constructor(opts: { fs: FileSystem; dataDir: string; nodeId: number; brokerDefaults: BrokerDefaults; clock: Clock; timer: Timer; logger: Logger; onLogFailed?: (dir: string, err: Error) => void }) {
+    this.#onLogFailed = opts.onLogFailed ?? null;
     this.fs = opts.fs;
     this.dataDir = opts.dataDir;
     this.nodeId = opts.nodeId;
@@ -308,6 +312,7 @@ export class ReplicaManager {
       config: logConfigFor(config),
       clock: this.#clock,
       logger: this.#logger.child({ topic: topic.name, partition: index }),
+      onFailed: (err) => this.#onLogFailed?.(dir, err),
     });
     await writeFileAtomic(this.fs, metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
     const p = new Partition(topic.name, topic.topicId, index, log, config, this.nodeId);

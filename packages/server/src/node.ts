@@ -223,8 +223,24 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
   });
   const first = bound.find((l) => l.name === advertised[0]!.name) ?? bound[0]!;
 
+  // A broken partition log (failed fsync, disk error) refuses writes until reopened, and this broker would keep leading
+  // it: stop instead (controlled shutdown moves the leaderships), as Kafka stops a broker whose only log dir failed.
+  // A restart recovers the logs from disk. Bounded: the process exits even if the shutdown hangs on the disk.
+  let stopForStorage: (() => Promise<void>) | null = null;
+  let storageFailed = false;
+  const onStorageFailure = (dir: string, err: Error): void => {
+    if (storageFailed) return;
+    storageFailed = true;
+    logger.error({ dir, err: err.message }, 'a partition log failed (the disk refused a write or an fsync): stopping this broker so its leaderships move; fix the disk and restart it to recover the logs');
+    const fatal = opts.onFatal ?? (() => process.exit(74));
+    void (async () => {
+      if (stopForStorage !== null) await Promise.race([stopForStorage().catch(() => {}), new Promise((r) => setTimeout(r, 15_000).unref())]);
+      fatal(err);
+    })();
+  };
   try {
     broker = await Broker.start({
+      onStorageFailure,
       config,
       fs,
       clock: systemClock,
@@ -276,6 +292,7 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
     })();
     return stopping;
   };
+  stopForStorage = stop;
   return { host: first.host, port: first.port, nodeId: config.nodeId, clusterId, broker: running, controller, controllerPort, stop };
 }
 

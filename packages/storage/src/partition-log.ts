@@ -204,6 +204,8 @@ export class PartitionLog {
   #closed = false;
   #closing = false;
   #failed: Error | null = null;
+  /** Told once when the log starts refusing writes (see `#markFailed`). */
+  #onFailed: ((err: Error) => void) | null = null;
   /** Counts truncations, so a cleaning pass can tell that the log changed under it. */
   #truncations = 0;
   #cleaner!: LogCleaner;
@@ -230,7 +232,11 @@ export class PartitionLog {
   }
 
   /** Opens (creating if needed) and recovers the log in `dir`. */
-  static async open(opts: { fs: FileSystem; dir: string; config: LogConfig; clock: Clock; logger: Logger }): Promise<PartitionLog> {
+  /**
+   * `onFailed` hears (once, asynchronously) that the log broke: a failed fsync, a disk error on append, a failed
+   * cleaner swap. The log then refuses writes until reopened; the owner decides what to do (a broker stops).
+   */
+  static async open(opts: { fs: FileSystem; dir: string; config: LogConfig; clock: Clock; logger: Logger; onFailed?: (err: Error) => void }): Promise<PartitionLog> {
     validateConfig(opts.config);
     const logger = opts.logger.child({ component: 'partition-log', dir: opts.dir });
     const segmentConfig: SegmentConfig = {
@@ -239,6 +245,7 @@ export class PartitionLog {
     };
     const loaded = await loadLog(opts.fs, opts.dir, segmentConfig, logger);
     const log = new PartitionLog(opts.fs, opts.dir, opts.config, segmentConfig, opts.clock, logger, loaded.segments, loaded.logStartOffset);
+    log.#onFailed = opts.onFailed ?? null;
     log.#cleaner = await LogCleaner.load(log.#cleanerHost());
     // Everything below the log end is now durable (trusted or re-validated + fsynced): persist that, then remove the
     // clean-shutdown marker durably before any write can happen.
@@ -522,8 +529,17 @@ export class PartitionLog {
   #fail(err: unknown): void {
     const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
     // Out of space leaves the file as it was (the segment cut the partial write); anything else is a broken disk.
-    if (code !== 'ENOSPC') this.#failed = err instanceof Error ? err : new Error(String(err));
+    if (code !== 'ENOSPC') this.#markFailed(err);
     this.#logger.error({ err: String(err), code }, 'append failed');
+  }
+
+  /** From now on the log refuses writes until reopened; the owner hears it once. */
+  #markFailed(err: unknown): void {
+    if (this.#failed !== null) return;
+    const failure = err instanceof Error ? err : new Error(String(err));
+    this.#failed = failure;
+    const onFailed = this.#onFailed;
+    if (onFailed !== null) queueMicrotask(() => onFailed(failure));
   }
 
   #shouldRoll(bytes: number, lastOffset: number, nowMs: number): boolean {
@@ -995,7 +1011,7 @@ export class PartitionLog {
         this.#segments = [...segments.slice(0, index), segment, ...segments.slice(index + count)];
       },
       fail: (err) => {
-        this.#failed = err instanceof Error ? err : new Error(String(err));
+        this.#markFailed(err);
         this.#logger.error({ err: String(err) }, 'log cleaner swap failed; log refuses writes until reopened');
       },
     };
@@ -1192,7 +1208,7 @@ export class PartitionLog {
     } catch (err) {
       // After a failed fsync the kernel may have dropped the dirty pages: nothing written since the recovery point can
       // be trusted, so stop writing (Kafka takes the log dir offline). Reopen to recover.
-      this.#failed = err instanceof Error ? err : new Error(String(err));
+      this.#markFailed(err);
       this.#logger.error({ err: String(err) }, 'flush failed; log refuses writes until reopened');
       throw err;
     }

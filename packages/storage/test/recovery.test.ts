@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { seededRng } from '@tributary/common';
 import { checkBatch } from '../src/batch-format.ts';
 import { MemoryFileSystem } from '../src/fs/memory-file-system.ts';
-import { LogFailedError } from '../src/partition-log.ts';
-import { fsKinds, makeBatch, openLog, readAll, recordingLogger } from './helpers.ts';
+import { fsKinds, makeBatch, openLog, readAll, recordingLogger, testConfig } from './helpers.ts';
+import { LogFailedError, PartitionLog } from '../src/partition-log.ts';
+import { ManualClock, silentLogger } from '@tributary/common';
 
 const DIR = '/data/t-0';
 
@@ -193,6 +194,23 @@ describe('I/O faults', () => {
     await log.close(); // no clean-shutdown marker: the next open recovers
     const reopened = await openLog(fs, DIR);
     expect(reopened.logEndOffset).toBe(2);
+  });
+
+  it('tells its owner once when it starts refusing writes (failed fsync, EIO on append), never for ENOSPC', async () => {
+    const fs = new MemoryFileSystem();
+    const failures: string[] = [];
+    const log = await PartitionLog.open({ fs, dir: DIR, config: testConfig, clock: new ManualClock(), logger: silentLogger, onFailed: (err) => failures.push(String((err as NodeJS.ErrnoException).code)) });
+    await log.append(makeBatch({ records: 2 }), { leaderEpoch: 0, nowMs: 0 });
+    // Out of space on append leaves the log usable: nothing to report.
+    fs.failOn('write', 'ENOSPC', { pathIncludes: '.log', times: 1 });
+    await expect(log.append(makeBatch({ records: 2 }), { leaderEpoch: 0, nowMs: 0 })).rejects.toMatchObject({ code: 'ENOSPC' });
+    await Promise.resolve();
+    expect(failures).toEqual([]);
+    fs.failOn('sync', 'EIO');
+    await expect(log.flush()).rejects.toMatchObject({ code: 'EIO' });
+    await expect(log.flush()).rejects.toBeInstanceOf(LogFailedError);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(failures).toEqual(['EIO']);
   });
 
   it('read-only file system: open of a new log fails cleanly', async () => {
