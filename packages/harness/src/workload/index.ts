@@ -1,4 +1,5 @@
 export * from './collect.ts';
+export * from './consumer.ts';
 export * from './faults.ts';
 export * from './producer.ts';
 export * from './readback.ts';

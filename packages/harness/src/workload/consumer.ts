@@ -1,0 +1,178 @@
+/**
+ * The consume workload: e2e/python/consumer_workload.py (librdkafka through confluent-kafka) reading during the run,
+ * either by assignment (every partition from the log start) or by subscription in a group (committing after each
+ * batch). Each line becomes a history op at the time it arrived: records are `poll` ops; an assignment is a new
+ * session: `assign` (partitions with the offsets the consumer starts at) in assign mode, `subscribe` then `assign`
+ * (the committed offsets it resumes from) at every rebalance in group mode, so a re-read after a rebalance is a new
+ * session rather than a backwards move, while a jump past the resume point is still a skip. A process that dies
+ * without its final line ends its session with a `crash` op.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { AssignOp, CrashOp, PollOp, SubscribeOp, TopicPartitionRef } from '../checker/history.ts';
+import { defaultPython } from './producer.ts';
+
+export const consumerScript = resolve(import.meta.dirname, '../../../../e2e/python/consumer_workload.py');
+/** A bound on the ops one consumer may record: 10 hours at 1000 records/s. */
+const opsMax = 36_000_000;
+const stderrMax = 100_000;
+const errorsListedMax = 50;
+
+export type ConsumerOp = PollOp | AssignOp | SubscribeOp | CrashOp;
+export type ConsumerMode = 'assign' | 'group';
+
+export interface ConsumerOptions {
+  readonly python?: string;
+  readonly bootstrap: string;
+  readonly topic: string;
+  /** The process id in the history (one session at a time per name). */
+  readonly name: string;
+  readonly mode: ConsumerMode;
+  /** The consumer group (group mode). */
+  readonly group?: string;
+  /** The consumer stops when this file exists. */
+  readonly stopFile: string;
+}
+
+interface ConsumerLine {
+  readonly p?: number;
+  readonly o?: number;
+  readonly v?: string | null;
+  readonly assign?: readonly (readonly [number, number | null])[];
+  readonly revoke?: readonly number[];
+  readonly err?: string;
+  readonly done?: boolean;
+  readonly read?: number;
+}
+
+/**
+ * Turns the consumer's lines into history ops; separate from the process so it can be tested line by line.
+ * Malformed lines are counted, never thrown: one garbled line must not end a long run.
+ */
+export class ConsumerLineParser {
+  readonly name: string;
+  readonly topic: string;
+  readonly mode: ConsumerMode;
+  readonly ops: ConsumerOp[] = [];
+  /** Records read, from the final line; null until the consumer finished cleanly. */
+  read: number | null = null;
+  /** Records seen in `p/o/v` lines. */
+  polls = 0;
+  assignments = 0;
+  revocations = 0;
+  errorCount = 0;
+  /** The first errors the consumer reported (capped). */
+  readonly errors: string[] = [];
+  malformed = 0;
+
+  constructor(o: { name: string; topic: string; mode: ConsumerMode }) {
+    this.name = o.name;
+    this.topic = o.topic;
+    this.mode = o.mode;
+  }
+
+  get done(): boolean {
+    return this.read !== null;
+  }
+
+  line(line: string, nowMs: number): void {
+    if (line.trim() === '') return;
+    let d: ConsumerLine;
+    try {
+      d = JSON.parse(line) as ConsumerLine;
+    } catch {
+      this.malformed++;
+      return;
+    }
+    if (d === null || typeof d !== 'object') {
+      this.malformed++;
+      return;
+    }
+    if (this.ops.length >= opsMax) throw new Error(`consumer ${this.name} recorded ${opsMax} ops: the run is longer than the harness supports`);
+    if (d.done === true) {
+      this.read = typeof d.read === 'number' ? d.read : 0;
+    } else if (Array.isArray(d.assign)) {
+      this.#assign(d.assign, nowMs);
+    } else if (Array.isArray(d.revoke)) {
+      this.revocations++;
+    } else if (typeof d.err === 'string') {
+      this.errorCount++;
+      if (this.errors.length < errorsListedMax) this.errors.push(d.err);
+    } else if (Number.isSafeInteger(d.p) && Number.isSafeInteger(d.o) && typeof d.v === 'string') {
+      this.polls++;
+      this.ops.push({ type: 'poll', process: this.name, topic: this.topic, partition: d.p!, offset: d.o!, value: d.v, timeMs: nowMs });
+    } else {
+      this.malformed++;
+    }
+  }
+
+  #assign(entries: readonly (readonly [number, number | null])[], nowMs: number): void {
+    const partitions: TopicPartitionRef[] = [];
+    for (const e of entries) {
+      if (!Array.isArray(e) || !Number.isSafeInteger(e[0])) {
+        this.malformed++;
+        return;
+      }
+      const offset = e[1];
+      // null: the start is unknown (no committed offset, a failed look-up); the session then starts at its first read.
+      partitions.push(typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0 ? { topic: this.topic, partition: e[0], offset } : { topic: this.topic, partition: e[0] });
+    }
+    this.assignments++;
+    if (this.mode === 'group') this.ops.push({ type: 'subscribe', process: this.name, topics: [this.topic], timeMs: nowMs });
+    this.ops.push({ type: 'assign', process: this.name, partitions, timeMs: nowMs });
+  }
+
+  /** The process ended: without its final line, that is a crash (the session ends). */
+  exited(nowMs: number): void {
+    if (!this.done) this.ops.push({ type: 'crash', process: this.name, timeMs: nowMs });
+  }
+}
+
+export class ConsumerProcess {
+  readonly parser: ConsumerLineParser;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  readonly #child: ChildProcess;
+
+  constructor(o: ConsumerOptions) {
+    if (o.mode === 'group' && (o.group === undefined || o.group === '')) throw new Error(`consumer ${o.name}: group mode needs a group id`);
+    this.parser = new ConsumerLineParser({ name: o.name, topic: o.topic, mode: o.mode });
+    const python = o.python ?? defaultPython;
+    const args = o.mode === 'assign' ? [consumerScript, 'assign', o.bootstrap, o.topic, o.stopFile] : [consumerScript, 'subscribe', o.bootstrap, o.topic, o.stopFile, o.group!];
+    this.#child = spawn(python, args, { env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let pending = '';
+    this.#child.stdout?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      const nowMs = Date.now();
+      for (const line of lines) this.parser.line(line, nowMs);
+    });
+    this.#child.stderr?.on('data', (chunk: Buffer) => {
+      if (this.stderr.length < stderrMax) this.stderr += chunk.toString('utf8');
+    });
+    this.exited = new Promise((resolveExit) => {
+      this.#child.once('close', (code) => {
+        if (pending.trim() !== '') this.parser.line(pending, Date.now());
+        this.parser.exited(Date.now());
+        resolveExit(code);
+      });
+      this.#child.once('error', (err) => {
+        this.stderr += `\ncannot run ${python}: ${err.message}`;
+        resolveExit(null);
+      });
+    });
+  }
+
+  get name(): string {
+    return this.parser.name;
+  }
+
+  get ops(): readonly ConsumerOp[] {
+    return this.parser.ops;
+  }
+
+  kill(): void {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+  }
+}
