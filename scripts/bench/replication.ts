@@ -8,6 +8,8 @@
  *      and the ISR is full again before the next run).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { KafkaClient, KafkaConnection } from '../../packages/client/src/index.ts';
 import { ApiKey } from '../../packages/protocol/src/index.ts';
@@ -18,9 +20,24 @@ const failoverRuns = Number(process.argv[3] ?? 20);
 const python = process.env.TRIB_PYTHON ?? '/usr/bin/python3';
 const producerScript = join(import.meta.dirname, 'latency_producer.py');
 
+/** Busy and total CPU jiffies of the whole machine (/proc/stat): the limit every process here shares. */
+function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/**
+ * One produce run. Also reports how busy the machine's CPUs were meanwhile (`cpu_busy_pct`, every core counted): on a
+ * small machine the producer and every broker share the same cores, so near 100 % the figure is the machine's limit.
+ */
 function produce(bootstrap: string, topic: string, acks: string): Record<string, unknown> {
+  const before = machineJiffies();
   const out = execFileSync(python, [producerScript, bootstrap, topic, String(records), '1024', acks], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000 });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  const after = machineJiffies();
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  result.cpu_busy_pct = Math.round((100 * (after.busy - before.busy)) / Math.max(1, after.total - before.total));
+  return result;
 }
 
 async function cluster(): Promise<TributaryNode[]> {
@@ -124,7 +141,7 @@ async function main(): Promise<void> {
   await client.close();
   await Promise.all(nodes.map((n) => n.dispose()));
   const sorted = [...times].sort((a, b) => a - b);
-  const fmt = (r: Record<string, unknown>): string => `${r.records_per_s} records/s (${r.mb_per_s} MB/s), latency p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}`;
+  const fmt = (r: Record<string, unknown>): string => `${r.records_per_s} records/s (${r.mb_per_s} MB/s), latency p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors}, machine CPU busy ${r.cpu_busy_pct}% of ${cpus().length} cores`;
   console.log(`produce ${records} x 1 KiB, librdkafka (confluent-kafka-python), same run:`);
   console.log(`  acks=1,   one node:                          ${fmt(one)}`);
   console.log(`  acks=all, three nodes, RF 3, min ISR 2, fsync: ${fmt(all)}`);
