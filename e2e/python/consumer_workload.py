@@ -9,6 +9,7 @@ JSON lines on stdout:
       null when unknown), {"revoke": [p, ...]} when a rebalance takes them away (subscribe mode),
   {"p": partition, "o": offset, "v": value} for every record read, {"err": text} for errors,
   {"done": true, "read": N} at the end.
+TRIB_CONSUMER_START_DELAY_MS (subscribe mode) delays joining the group, so that the join rebalances the others.
 Nothing is retained per record, so memory stays flat however long the run is.
 """
 import json
@@ -106,6 +107,10 @@ if mode == 'assign':
         emit({'assign': starts})
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(count)])
 else:
+    # A member that joins late makes the group rebalance while the others are reading (TRIB_CONSUMER_START_DELAY_MS).
+    join_at = time.monotonic() + float(os.environ.get('TRIB_CONSUMER_START_DELAY_MS', '0')) / 1000
+    while time.monotonic() < join_at and not os.path.exists(stop_file):
+        time.sleep(0.1)
     consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
 
 read = 0

@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   readonly group?: string;
   /** The consumer stops when this file exists. */
   readonly stopFile: string;
+  /** Group mode: join this long after starting, so that the join rebalances the members already reading. */
+  readonly startDelayMs?: number;
 }
 
 interface ConsumerLine {
@@ -139,7 +141,7 @@ export class ConsumerProcess {
     this.parser = new ConsumerLineParser({ name: o.name, topic: o.topic, mode: o.mode });
     const python = o.python ?? defaultPython;
     const args = o.mode === 'assign' ? [consumerScript, 'assign', o.bootstrap, o.topic, o.stopFile] : [consumerScript, 'subscribe', o.bootstrap, o.topic, o.stopFile, o.group!];
-    this.#child = spawn(python, args, { env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = spawn(python, args, { env: { ...process.env, PYTHONUNBUFFERED: '1', TRIB_CONSUMER_START_DELAY_MS: String(o.startDelayMs ?? 0) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let pending = '';
     this.#child.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');

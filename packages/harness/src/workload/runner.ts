@@ -21,6 +21,7 @@ import { checkMount, DISK_BYTES_DEFAULT, diskSizeProblems } from '../cluster/dis
 import { checkIptables } from '../cluster/firewall.ts';
 import { checkNetemTools, type NetemParams } from '../cluster/netem.ts';
 import { ProcessCluster } from '../cluster/process-cluster.ts';
+import { ConsumerProcess } from './consumer.ts';
 import { checkPython, defaultPython, ProducerProcess } from './producer.ts';
 import { readBack } from './readback.ts';
 import { unsupportedFaults, usesDisks, usesNetem } from './faults.ts';
@@ -39,6 +40,11 @@ export interface NemesisRunOptions {
   readonly producers?: number;
   /** Records per second per producer. */
   readonly ratePerS?: number;
+  /**
+   * Consumers reading during the run (default: 1 by assignment, 2 in one group): the checker reports their
+   * nonmonotonic polls and skips. `{ assign: 0, group: 0 }` leaves only the final read-back.
+   */
+  readonly consumers?: ConsumerCounts;
   readonly faultMs?: readonly [number, number];
   readonly quietMs?: readonly [number, number];
   /** Keep the node folders after a clean run too. */
@@ -59,6 +65,13 @@ export interface NemesisRunOptions {
   readonly log?: (line: string) => void;
 }
 
+export interface ConsumerCounts {
+  /** Consumers that assign every partition from the log start. */
+  readonly assign?: number;
+  /** Consumers that subscribe in one group (committing after each batch). */
+  readonly group?: number;
+}
+
 export interface NemesisRunResult {
   readonly report: CheckReport;
   readonly schedule: NemesisSchedule;
@@ -74,10 +87,22 @@ export interface NemesisRunResult {
   readonly summary: string;
   /** librdkafka producer-epoch bumps over every producer that finished (see ProducerProcess.epochBumps). */
   readonly producerEpochBumps: number;
+  /** Per live consumer: records read, assignments (sessions), errors reported, and whether it ended cleanly. */
+  readonly consumers: readonly ConsumerSummary[];
 }
 
-const DEFAULTS = { topic: 'chaos', partitions: 6, producers: 3, ratePerS: 100, faultMs: [5_000, 15_000] as const, quietMs: [5_000, 10_000] as const };
+export interface ConsumerSummary {
+  readonly name: string;
+  readonly mode: 'assign' | 'group';
+  readonly polls: number;
+  readonly assignments: number;
+  readonly errors: number;
+  readonly finished: boolean;
+}
+
+const DEFAULTS = { topic: 'chaos', partitions: 6, producers: 3, ratePerS: 100, consumers: { assign: 1, group: 2 }, faultMs: [5_000, 15_000] as const, quietMs: [5_000, 10_000] as const };
 const producerDrainMs = 180_000;
+const groupJoinStaggerMs = 10_000;
 const healthyTimeoutMs = 120_000;
 
 /** The schedule's configuration for a run; its problems plus the runner's own, all at once. */
@@ -96,6 +121,10 @@ export function runConfig(o: NemesisRunOptions): { config: NemesisConfig; proble
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > 1000) problems.push(`partitions must be an integer in 1..1000, got ${String(partitions)}`);
   const producers = o.producers ?? DEFAULTS.producers;
   if (!Number.isSafeInteger(producers) || producers < 1 || producers > 32) problems.push(`producers must be an integer in 1..32, got ${String(producers)}`);
+  for (const mode of ['assign', 'group'] as const) {
+    const n = o.consumers?.[mode] ?? DEFAULTS.consumers[mode];
+    if (!Number.isSafeInteger(n) || n < 0 || n > 16) problems.push(`consumers.${mode} must be an integer in 0..16, got ${String(n)}`);
+  }
   const rate = o.ratePerS ?? DEFAULTS.ratePerS;
   if (!(rate > 0 && rate <= 10_000)) problems.push(`ratePerS must be in (0, 10000], got ${String(rate)}`);
   const minIsr = o.minInsyncReplicas ?? Math.min(2, replicationFactor);
@@ -228,6 +257,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
   const history: HistoryOp[] = [];
   const applied: { atMs: number; detail: string }[] = [];
   const producers: ProducerProcess[] = [];
+  const consumers: ConsumerProcess[] = [];
   let keepNodes = o.keepNodes ?? false;
   log(`nemesis seed ${o.seed}: ${o.controllers} controllers + ${o.brokers} brokers, ${schedule.events.length / 2} fault windows over ${o.durationMs} ms; output in ${outDir}`);
   const cluster = await ProcessCluster.start({
@@ -255,6 +285,12 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     rmSync(stopFile, { force: true });
     const count = o.producers ?? DEFAULTS.producers;
     for (let i = 0; i < count; i++) producers.push(new ProducerProcess({ bootstrap: cluster.bootstrap, topic, name: `p${i}`, stopFile, ratePerS: o.ratePerS ?? DEFAULTS.ratePerS }));
+    // Consumers stop with the producers (same stop file); whatever they did not get to, the read-back reads.
+    const consumerCounts = { assign: o.consumers?.assign ?? DEFAULTS.consumers.assign, group: o.consumers?.group ?? DEFAULTS.consumers.group };
+    for (let i = 0; i < consumerCounts.assign; i++) consumers.push(new ConsumerProcess({ bootstrap: cluster.bootstrap, topic, name: `ca${i}`, mode: 'assign', stopFile }));
+    // Members join one after another, so every join rebalances the group while it reads (re-reads start new sessions).
+    const joinStaggerMs = Math.min(groupJoinStaggerMs, Math.floor(o.durationMs / (2 * Math.max(1, consumerCounts.group))));
+    for (let i = 0; i < consumerCounts.group; i++) consumers.push(new ConsumerProcess({ bootstrap: cluster.bootstrap, topic, name: `cg${i}`, mode: 'group', group: `trib-chaos-${o.seed}`, stopFile, startDelayMs: i * joinStaggerMs }));
     const t0 = Date.now();
     try {
       for (const e of schedule.events) {
@@ -272,8 +308,10 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
       // Every node back before the producers drain: their outstanding records need a leader to land.
       await cluster.healAll();
     }
-    await Promise.race([Promise.all(producers.map((p) => p.exited)), sleep(producerDrainMs)]);
+    await Promise.race([Promise.all([...producers.map((p) => p.exited), ...consumers.map((c) => c.exited)]), sleep(producerDrainMs)]);
     producers.forEach((p) => p.kill());
+    consumers.forEach((c) => c.kill());
+    await Promise.all(consumers.map((c) => c.exited));
     const healthyAtEnd = await waitHealthy(cluster.bootstrap, topic, partitions, rf, healthyTimeoutMs);
     log(`producers stopped; cluster ${healthyAtEnd ? 'healthy' : 'NOT healthy (an ISR is not full)'}; reading back`);
 
@@ -285,7 +323,10 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     const read = await readBack({ bootstrap: cluster.bootstrap, topic, partitions });
     // A producer that did not finish cleanly may have made values beyond its last report: unknown, not unexpected.
     const sent = new Set(history.flatMap((op) => (op.type === 'send' ? [op.value] : [])));
-    for (const op of read.ops) {
+    const reads: HistoryOp[] = [];
+    for (const op of read.ops) reads.push(op);
+    for (const c of consumers) for (const op of c.ops) reads.push(op);
+    for (const op of reads) {
       if (op.type !== 'poll' || sent.has(op.value)) continue;
       const p = producers.find((x) => x.sent === null && op.value.startsWith(`${x.name}-`));
       if (p !== undefined) {
@@ -293,16 +334,18 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
         sent.add(op.value);
       }
     }
-    for (const op of read.ops) history.push(op);
+    for (const op of reads) history.push(op);
     // Stable: ops of one process keep their order.
     history.sort((a, b) => a.timeMs - b.timeMs);
     writeFileSync(historyPath, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
 
     const report = checkHistory(history, { drained: true });
     const producerEpochBumps = producers.reduce((n, p) => n + (p.epochBumps ?? 0), 0);
+    const consumerSummaries: ConsumerSummary[] = consumers.map((x) => ({ name: x.name, mode: x.parser.mode, polls: x.parser.polls, assignments: x.parser.assignments, errors: x.parser.errorCount, finished: x.parser.done }));
+    const consumerReads = consumerSummaries.reduce((n, x) => n + x.polls, 0);
     const c = report.counts;
     const summary =
-      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back; ` +
+      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back, ${consumerReads} read by ${consumers.length} live consumers; ` +
       `lost ${c.lostWrites}, duplicated ${c.duplicates}, inconsistent offsets ${c.inconsistentOffsets}, nonmonotonic ${c.nonmonotonicPolls}, skips ${c.skips}, ` +
       `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows; ` +
       `producer epoch bumps ${producerEpochBumps}`;
@@ -312,18 +355,19 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
       cluster: `${o.controllers} controllers + ${o.brokers} brokers (local processes)`,
       faults: o.faults.map((f) => f.fault).join(', '),
       durationMs: o.durationMs,
-      workload: `${count} idempotent acks=all producers (librdkafka) at ${o.ratePerS ?? DEFAULTS.ratePerS}/s each, topic ${topic} with ${partitions} partitions, RF ${rf}, min.insync.replicas ${minIsr}; final read-back with kcat`,
+      workload: `${count} idempotent acks=all producers (librdkafka) at ${o.ratePerS ?? DEFAULTS.ratePerS}/s each, topic ${topic} with ${partitions} partitions, RF ${rf}, min.insync.replicas ${minIsr}; live consumers: ${consumerCounts.assign} by assignment, ${consumerCounts.group} in group trib-chaos-${o.seed}; final read-back with kcat`,
       healthyAtEnd,
       readBackShort: read.short,
       producersUnfinished: producers.filter((p) => p.sent === null).map((p) => ({ name: p.name, stderr: p.stderr.slice(-1000) })),
       producerEpochBumps,
+      consumers: consumers.map((x, i) => ({ ...consumerSummaries[i]!, firstErrors: x.parser.errors.slice(0, 5), stderr: x.parser.done ? '' : x.stderr.slice(-1000) })),
       applied,
     };
     writeFileSync(reportJsonPath, reportJson(report, meta));
     writeFileSync(reportHtmlPath, reportHtml(report, meta));
     if (!report.valid) keepNodes = true;
     log(summary);
-    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps };
+    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps, consumers: consumerSummaries };
   } catch (err) {
     keepNodes = true;
     const tails = cluster.logTails(60);
@@ -331,6 +375,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     throw err;
   } finally {
     producers.forEach((p) => p.kill());
+    consumers.forEach((c) => c.kill());
     // The disks live in RAM: a kept run keeps a copy of each node's data (nodes/<name>/data-saved).
     await cluster.destroy({ saveData: keepNodes });
     if (!keepNodes) rmSync(nodesDir, { recursive: true, force: true });
