@@ -118,6 +118,15 @@ describe('run validation (before anything starts)', () => {
     expect(runConfig(good).problems).toEqual([]);
   });
 
+  it('live consumers: 0..16 of each kind (0 and 0: only the final read-back)', () => {
+    expect(runConfig({ ...good, consumers: { assign: 0, group: 0 } }).problems).toEqual([]);
+    expect(runConfig({ ...good, consumers: { group: 16 } }).problems).toEqual([]);
+    expect(runConfig({ ...good, consumers: { assign: -1, group: 1.5 } }).problems).toEqual([
+      'consumers.assign must be an integer in 0..16, got -1',
+      'consumers.group must be an integer in 0..16, got 1.5',
+    ]);
+  });
+
   it('reports every problem at once: unknown fault, missing node, impossible cluster, short duration', () => {
     const { problems } = runConfig({ ...good, controllers: 0, faults: parseFaults('kil,partition:c1/b7'), durationMs: 1000, partitions: 0 });
     expect(problems.some((p) => p.includes('unknown fault "kil" (did you mean "kill"?)'))).toBe(true);
