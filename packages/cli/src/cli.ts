@@ -7,7 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
 import { asStrings, compressionOption, dateTime, groupId, groupStates, intOption, parseKeyValues, topicName, topicPartitions } from './args.ts';
 import { CommandContext, UsageError, type CliIo } from './context.ts';
-import { chaosRun, parseDuration } from './commands/chaos-run.ts';
+import { chaosRun, parseConsumers, parseDuration } from './commands/chaos-run.ts';
 import { clusterInfo } from './commands/cluster-info.ts';
 import { consume, consumeGroup, type StartAt } from './commands/consume.ts';
 import { groupDelete } from './commands/group-delete.ts';
@@ -334,6 +334,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               .option('faults', { type: 'string', default: 'kill,pause,partition', describe: 'rotated faults: kill, stop, pause, partition; targets after a colon: kill:b1+b2, pause:majority, partition:c1+b1/c2+c3+b2+b3' })
               .option('out', { type: 'string', demandOption: true, describe: 'folder for history.jsonl, report.json, report.html (and node logs when it fails)' })
               .option('rate', { type: 'number', describe: 'records per second per producer (default 100)' })
+              .option('consumers', { type: 'string', describe: 'consumers reading during the run: assign=N,group=M or none (default assign=1,group=2)' })
               .option('keep-nodes', { type: 'boolean', default: false, describe: 'keep node data and logs after a clean run too' }),
           handle((c, a) => {
             // A repeated option counts once, the last one winning: `pnpm chaos:soak --duration 10m` overrides the script's default.
@@ -347,6 +348,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               outDir: String(last(a.out)),
               keepNodes: last(a['keep-nodes']) === true,
               ...(a.rate !== undefined ? { ratePerS: Number(last(a.rate)) } : {}),
+              ...(a.consumers !== undefined ? { consumers: parseConsumers(String(last(a.consumers))) } : {}),
             });
           }),
         )

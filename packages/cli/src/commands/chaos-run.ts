@@ -15,6 +15,8 @@ export interface ChaosRunArgs {
   faults: string;
   outDir: string;
   ratePerS?: number;
+  /** Live consumers (`--consumers assign=1,group=2`); absent: the harness' default. */
+  consumers?: { assign?: number; group?: number };
   keepNodes: boolean;
 }
 
@@ -36,6 +38,24 @@ export function parseDuration(text: string, option = 'duration'): number {
   return Math.round(total);
 }
 
+/** `assign=1,group=2` (either part may be left out; `none`: no live consumer) → consumer counts. */
+export function parseConsumers(text: string): { assign?: number; group?: number } {
+  const s = text.trim();
+  if (s === 'none') return { assign: 0, group: 0 };
+  const usage = `--consumers must be assign=N,group=M with N, M in 0..16 (either may be left out), or none; got "${text}"`;
+  const parts = s.split(',').map((p) => p.trim());
+  if (parts.length > 2) throw new UsageError(usage);
+  const out: { assign?: number; group?: number } = {};
+  for (const part of parts) {
+    const m = /^(assign|group)=(\d{1,2})$/.exec(part);
+    if (m === null || Number(m[2]) > 16) throw new UsageError(usage);
+    const kind = m[1] as 'assign' | 'group';
+    if (out[kind] !== undefined) throw new UsageError(`--consumers names ${kind} twice: "${text}"`);
+    out[kind] = Number(m[2]);
+  }
+  return out;
+}
+
 export async function chaosRun(ctx: CommandContext, a: ChaosRunArgs): Promise<void> {
   const harness = await import('@tributary/harness');
   let faults;
@@ -53,6 +73,7 @@ export async function chaosRun(ctx: CommandContext, a: ChaosRunArgs): Promise<vo
     outDir: resolve(a.outDir),
     keepNodes: a.keepNodes,
     ...(a.ratePerS !== undefined ? { ratePerS: a.ratePerS } : {}),
+    ...(a.consumers !== undefined ? { consumers: a.consumers } : {}),
     log: (line: string) => {
       if (!ctx.json) ctx.out(line);
     },
