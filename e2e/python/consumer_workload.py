@@ -57,6 +57,9 @@ def committed_positions(partitions):
     except KafkaException as e:
         emit({'err': f'committed offsets of {[tp.partition for tp in partitions]}: {e}'})
         return [[tp.partition, None] for tp in partitions]
+    for tp in got:
+        if tp.error is not None:
+            emit({'err': f'committed offset of partition {tp.partition}: {tp.error}'})
     return [[tp.partition, tp.offset if tp.offset >= 0 and tp.error is None else None] for tp in got]
 
 

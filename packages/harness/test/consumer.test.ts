@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkHistory, ConsumerLineParser, ConsumerProcess, type HistoryOp } from '../src/index.ts';
+import { checkHistory, ConsumerLineParser, ConsumerProcess, groupRewinds, type HistoryOp } from '../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trib-harness-consumer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +91,30 @@ describe('ConsumerLineParser', () => {
     const bad = checkHistory([...sends, ...s.ops]);
     expect(bad.skips.map((x) => x.missing)).toEqual([[2, 3]]);
     expect(bad.counts.nonmonotonicPolls).toBe(1);
+  });
+});
+
+describe('groupRewinds', () => {
+  it('counts members that resumed with no committed offset or below what the group read, not a resume right after it', () => {
+    const g0 = new ConsumerLineParser({ name: 'g0', topic: 't', mode: 'group' });
+    const g1 = new ConsumerLineParser({ name: 'g1', topic: 't', mode: 'group' });
+    g0.line('{"assign":[[0,null],[1,null]]}', 1);
+    for (let o = 0; o < 10; o++) g0.line(JSON.stringify({ p: 0, o, v: `a${o}` }), 2);
+    for (let o = 0; o < 4; o++) g0.line(JSON.stringify({ p: 1, o, v: `b${o}` }), 2);
+    // g1 joins: takes partition 1 from the committed offset 4 (fine); g0 keeps 0.
+    g1.line('{"assign":[[1,4]]}', 3);
+    g0.line('{"assign":[[0,10]]}', 3);
+    // The commits are gone: both start over.
+    g1.line('{"assign":[[1,null]]}', 5);
+    g0.line('{"assign":[[0,7]]}', 5);
+    const ops = [...g0.ops, ...g1.ops].sort((a, b) => a.timeMs - b.timeMs);
+    const r = groupRewinds(ops);
+    expect(r.count).toBe(2);
+    expect(r.rereadBound).toBe(4 + 3);
+    expect(r.examples.map(({ timeMs: _t, ...x }) => x)).toEqual([
+      { process: 'g0', partition: 0, resumedAt: 7, readUpTo: 9 },
+      { process: 'g1', partition: 1, resumedAt: null, readUpTo: 3 },
+    ]);
   });
 });
 

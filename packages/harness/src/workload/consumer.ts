@@ -178,3 +178,44 @@ export class ConsumerProcess {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
   }
 }
+
+/** A group member resumed a partition below where the group had already read (and, committing each batch, committed). */
+export interface GroupRewind {
+  readonly process: string;
+  readonly partition: number;
+  readonly timeMs: number;
+  /** Where it resumed: the committed offset, or null when the group had none (it starts from the log start). */
+  readonly resumedAt: number | null;
+  /** The highest offset the group had read of the partition before. */
+  readonly readUpTo: number;
+}
+
+/**
+ * Rebalances that sent a group back: a member resuming a partition with no committed offset, or below what the group
+ * had read. Members commit after every batch before a rebalance can take the partition away, so each one means
+ * committed offsets were lost or went back (unless a commit failed: those are in the consumers' errors). Not an
+ * anomaly of the checker's (every re-read begins a new session), so the runner reports it next to the counts.
+ * `ops`: the group members' ops in time order.
+ */
+export function groupRewinds(ops: readonly ConsumerOp[], maxExamples = 20): { count: number; rereadBound: number; examples: GroupRewind[] } {
+  const readUpTo = new Map<number, number>();
+  const examples: GroupRewind[] = [];
+  let count = 0;
+  let rereadBound = 0;
+  for (const op of ops) {
+    if (op.type === 'poll') {
+      if (op.offset > (readUpTo.get(op.partition) ?? -1)) readUpTo.set(op.partition, op.offset);
+    } else if (op.type === 'assign') {
+      for (const tp of op.partitions) {
+        const upTo = readUpTo.get(tp.partition);
+        if (upTo === undefined) continue;
+        const resumedAt = tp.offset ?? null;
+        if (resumedAt !== null && resumedAt > upTo) continue;
+        count++;
+        rereadBound += upTo + 1 - (resumedAt ?? 0);
+        if (examples.length < maxExamples) examples.push({ process: String(op.process), partition: tp.partition, timeMs: op.timeMs, resumedAt, readUpTo: upTo });
+      }
+    }
+  }
+  return { count, rereadBound, examples };
+}

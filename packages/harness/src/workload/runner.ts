@@ -21,7 +21,7 @@ import { checkMount, DISK_BYTES_DEFAULT, diskSizeProblems } from '../cluster/dis
 import { checkIptables } from '../cluster/firewall.ts';
 import { checkNetemTools, type NetemParams } from '../cluster/netem.ts';
 import { ProcessCluster } from '../cluster/process-cluster.ts';
-import { ConsumerProcess } from './consumer.ts';
+import { ConsumerProcess, groupRewinds, type ConsumerOp } from './consumer.ts';
 import { checkPython, defaultPython, ProducerProcess } from './producer.ts';
 import { readBack } from './readback.ts';
 import { unsupportedFaults, usesDisks, usesNetem } from './faults.ts';
@@ -89,6 +89,11 @@ export interface NemesisRunResult {
   readonly producerEpochBumps: number;
   /** Per live consumer: records read, assignments (sessions), errors reported, and whether it ended cleanly. */
   readonly consumers: readonly ConsumerSummary[];
+  /**
+   * Group members that resumed a partition with no committed offset or below what the group had read (see
+   * groupRewinds): not a checker anomaly (a rebalance starts a new session), but a sign of lost commits.
+   */
+  readonly groupRewinds: ReturnType<typeof groupRewinds>;
 }
 
 export interface ConsumerSummary {
@@ -343,9 +348,12 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     const producerEpochBumps = producers.reduce((n, p) => n + (p.epochBumps ?? 0), 0);
     const consumerSummaries: ConsumerSummary[] = consumers.map((x) => ({ name: x.name, mode: x.parser.mode, polls: x.parser.polls, assignments: x.parser.assignments, errors: x.parser.errorCount, finished: x.parser.done }));
     const consumerReads = consumerSummaries.reduce((n, x) => n + x.polls, 0);
+    const groupOps: ConsumerOp[] = [];
+    for (const x of consumers) if (x.parser.mode === 'group') for (const op of x.ops) groupOps.push(op);
+    const rewinds = groupRewinds(groupOps.sort((a, b) => a.timeMs - b.timeMs));
     const c = report.counts;
     const summary =
-      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back, ${consumerReads} read by ${consumers.length} live consumers; ` +
+      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back, ${consumerReads} read by ${consumers.length} live consumers (group rewinds ${rewinds.count}, up to ${rewinds.rereadBound} re-read); ` +
       `lost ${c.lostWrites}, duplicated ${c.duplicates}, inconsistent offsets ${c.inconsistentOffsets}, nonmonotonic ${c.nonmonotonicPolls}, skips ${c.skips}, ` +
       `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows; ` +
       `producer epoch bumps ${producerEpochBumps}`;
@@ -361,13 +369,14 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
       producersUnfinished: producers.filter((p) => p.sent === null).map((p) => ({ name: p.name, stderr: p.stderr.slice(-1000) })),
       producerEpochBumps,
       consumers: consumers.map((x, i) => ({ ...consumerSummaries[i]!, firstErrors: x.parser.errors.slice(0, 5), stderr: x.parser.done ? '' : x.stderr.slice(-1000) })),
+      groupRewinds: rewinds,
       applied,
     };
     writeFileSync(reportJsonPath, reportJson(report, meta));
     writeFileSync(reportHtmlPath, reportHtml(report, meta));
     if (!report.valid) keepNodes = true;
     log(summary);
-    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps, consumers: consumerSummaries };
+    return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps, consumers: consumerSummaries, groupRewinds: rewinds };
   } catch (err) {
     keepNodes = true;
     const tails = cluster.logTails(60);
