@@ -3,7 +3,8 @@
  * partition of it coordinates that partition's groups. On gaining leadership the partition's records are
  * replayed into the coordinator (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS); on losing it the
  * groups are dropped (NOT_COORDINATOR sends clients to the new leader). The coordinator's records are
- * appended as record batches, fsynced before the coordinator acknowledges.
+ * appended like an acks=all produce: answered only once every in-sync replica has them (on disk, in the default
+ * durability), so a committed offset survives the coordinator's failover.
  */
 import type { Clock, Logger, Rng, Timer } from '@tributary/common';
 import { decodeRecords, encodeRecordBatch, iterateBatches } from '@tributary/protocol';
@@ -16,6 +17,11 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 /** Bytes read per step while loading a partition: bounds memory during replay. */
 const LOAD_READ_BYTES = 1024 * 1024;
 const NOT_COORDINATOR = 16;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const NONE = 0;
+/** Kafka's mapping of a failed acks=all append of the coordinator: the leadership moved -> NOT_COORDINATOR (ask
+ * again where it went); not enough replicas or too slow -> COORDINATOR_NOT_AVAILABLE (retry). */
+const NOT_LEADER_OR_FOLLOWER = 6;
 
 export interface GroupStore {
   readonly coordinator: GroupCoordinator;
@@ -29,16 +35,30 @@ export interface GroupStore {
 export function createGroupStore(opts: { config: BrokerConfig; replicas: ReplicaManager; clock: Clock; timer: Timer; rng: Rng; logger: Logger }): GroupStore {
   const { config, replicas, logger } = opts;
   const partitionCount = config.int('offsets.topic.num.partitions');
+  const commitTimeoutMs = config.int('offsets.commit.timeout.ms');
 
   const store: GroupStorePort = {
     async append(partition: number, records: GroupRecord[]): Promise<void> {
       const p = replicas.leaderPartition(OFFSETS_TOPIC, partition);
       if (!p) throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition} is not led by this broker`), { errorCode: NOT_COORDINATOR });
+      const leader = p.leaderState;
+      if (leader === null) throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition} is not led by this broker yet`), { errorCode: NOT_COORDINATOR });
+      if (leader.checkProduce(-1) !== NONE) {
+        throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition} has ${leader.isr.length} in-sync replica(s), fewer than min.insync.replicas ${leader.minInsyncReplicas}`), { errorCode: COORDINATOR_NOT_AVAILABLE });
+      }
       const nowMs = opts.clock.nowMs();
       const batch = encodeRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: nowMs, headers: [] })), compression: 'none' });
-      await p.log.append(batch, { leaderEpoch: p.leaderEpoch, nowMs });
-      // Write, then acknowledge: a commit the client saw succeed must survive a crash.
-      await p.log.flush();
+      const appended = await p.log.append(batch, { leaderEpoch: p.leaderEpoch, nowMs });
+      // As a produce does: the rules learn the new log end (and flush it), followers long-polling wake up.
+      p.onLeaderAppend();
+      replicas.waiters.notify(p.key);
+      // Acknowledged only once the whole ISR has it: a commit the client saw succeed must survive the failover.
+      const code = await p.waitForAcksAll(appended.lastOffset + 1, commitTimeoutMs, (ms, fn) => opts.timer.after(ms, fn));
+      if (code !== NONE) {
+        throw Object.assign(new Error(`${OFFSETS_TOPIC}-${partition}: appended at offset ${appended.firstOffset} but not replicated to every in-sync replica (error ${code}); retry`), {
+          errorCode: code === NOT_LEADER_OR_FOLLOWER ? NOT_COORDINATOR : COORDINATOR_NOT_AVAILABLE,
+        });
+      }
     },
   };
 

@@ -594,7 +594,15 @@ export class KafkaClient {
         return await attempt();
       } catch (err) {
         lastError = err;
-        const retriable = (err instanceof KafkaError && err.retriable) || (retryConnectionLoss && err instanceof ConnectionError && i === 0 && !this.#closed);
+        // A broker that cannot be reached (killed, moved) means the routing is stale, whether or not we retry here:
+        // the next call looks the leader up again instead of dialling the dead broker for ever.
+        if (err instanceof ConnectionError) {
+          this.#leaders.clear();
+          this.#controllerId = -1;
+        }
+        // A connection that never opened sent nothing, so even a non-idempotent request may go again.
+        const connectionRetriable = err instanceof ConnectionError && !this.#closed && (err.neverConnected || (retryConnectionLoss && i === 0));
+        const retriable = (err instanceof KafkaError && err.retriable) || connectionRetriable;
         if (!retriable || i === this.#maxAttempts - 1) break;
         this.#leaders.clear();
         this.#controllerId = -1;

@@ -115,11 +115,11 @@ export class KafkaConnection {
       const socket = net.connect({ host: options.host, port: options.port });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new ConnectionError(broker, `cannot connect to broker ${broker}: timed out after ${timeoutMs} ms`));
+        reject(new ConnectionError(broker, `cannot connect to broker ${broker}: timed out after ${timeoutMs} ms`, { neverConnected: true }));
       }, timeoutMs);
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ConnectionError(broker, `cannot connect to broker ${broker}: ${err.code ?? err.message}`, { cause: err }));
+        reject(new ConnectionError(broker, `cannot connect to broker ${broker}: ${err.code ?? err.message}`, { cause: err, neverConnected: true }));
       });
       socket.once('connect', () => {
         clearTimeout(timer);

@@ -20,9 +20,12 @@ export class KafkaError extends Error {
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
   readonly broker: string;
-  constructor(broker: string, message: string, options?: { cause?: unknown }) {
+  /** The connection was never established, so no request went out: resending cannot duplicate anything. */
+  readonly neverConnected: boolean;
+  constructor(broker: string, message: string, options?: { cause?: unknown; neverConnected?: boolean }) {
     super(message, options);
     this.broker = broker;
+    this.neverConnected = options?.neverConnected ?? false;
   }
 }
 

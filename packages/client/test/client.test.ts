@@ -200,6 +200,22 @@ describe('routing', () => {
     expect(c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.Produce)).toHaveLength(1);
   });
 
+  it('looks the leader up again when the cached one cannot be reached, and sends a produce there (nothing was sent)', async () => {
+    const c = await cluster(2, { t: [1] }, (nodeId, req) => (req.apiKey === Api.Produce ? produceOk(req, nodeId === 2 ? 7 : 0) : undefined));
+    // Bootstrap through node 2 so metadata survives node 1's death.
+    const k = new KafkaClient({ bootstrapServers: `127.0.0.1:${c.nodes[1]!.broker.port}`, codec: jsonCodec, retryBackoffMs: 10 });
+    clients.push(k);
+    expect(await k.produce('t', 0, [{ value: 'a' }])).toBe(0);
+    // The leader dies (connections refused) and the partition moves to node 2.
+    await c.nodes[0]!.broker.stop();
+    c.leaders.t = [2];
+    // Once the client saw its connection close, a new one is refused: that produce was never sent, so it goes to
+    // the leader the refreshed metadata names (a connection lost mid-request is not resent: see below).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await k.produce('t', 0, [{ value: 'b' }])).toBe(7);
+    expect(c.nodes[1]!.broker.requests.filter((r) => r.apiKey === Api.Produce)).toHaveLength(1);
+  });
+
   it('sends admin requests to the controller', async () => {
     const c = await cluster(2, {}, (nodeId, req) =>
       req.apiKey === Api.CreateTopics ? { topics: [{ name: 'n', errorCode: nodeId === 1 ? 0 : 41, errorMessage: null }] } : undefined,

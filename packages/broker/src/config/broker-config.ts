@@ -84,6 +84,7 @@ export const brokerConfigDefs: readonly ConfigDef[] = [
   def({ name: 'offsets.topic.replication.factor', type: 'int', defaultValue: '3', min: 1, doc: 'replication factor of __consumer_offsets' }),
   def({ name: 'offsets.topic.segment.bytes', type: 'int', defaultValue: '104857600', min: 14, doc: 'segment size of __consumer_offsets' }),
   def({ name: 'offsets.retention.minutes', type: 'int', defaultValue: '10080', min: 1, doc: 'committed offsets of empty groups expire after this' }),
+  def({ name: 'offsets.commit.timeout.ms', type: 'int', defaultValue: '5000', min: 1, doc: 'how long a commit to __consumer_offsets waits for every in-sync replica before it fails' }),
   def({ name: 'offsets.retention.check.interval.ms', type: 'long', defaultValue: '600000', min: 1, doc: 'how often offset expiry runs' }),
   def({ name: 'offset.metadata.max.bytes', type: 'int', defaultValue: '4096', min: 0, doc: 'largest offset commit metadata' }),
   def({ name: 'group.initial.rebalance.delay.ms', type: 'int', defaultValue: '3000', min: 0, doc: 'wait for more members before the first rebalance' }),
