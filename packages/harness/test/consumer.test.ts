@@ -111,10 +111,28 @@ describe('groupRewinds', () => {
     const r = groupRewinds(ops);
     expect(r.count).toBe(2);
     expect(r.rereadBound).toBe(4 + 3);
+    // Both went below a committed offset an earlier assignment had resumed at (1: 4 -> none, 0: 10 -> 7): lost commits.
+    expect(r.lostCommits).toBe(2);
     expect(r.examples.map(({ timeMs: _t, ...x }) => x)).toEqual([
       { process: 'g0', partition: 0, resumedAt: 7, readUpTo: 9 },
       { process: 'g1', partition: 1, resumedAt: null, readUpTo: 3 },
     ]);
+  });
+});
+
+describe('groupRewinds lostCommits', () => {
+  it('does not count re-reading a batch whose commit was refused in a rebalance (at-least-once)', () => {
+    const g0 = new ConsumerLineParser({ name: 'g0', topic: 't', mode: 'group' });
+    const g1 = new ConsumerLineParser({ name: 'g1', topic: 't', mode: 'group' });
+    g0.line('{"assign":[[0,null]]}', 1);
+    for (let o = 0; o < 10; o++) g0.line(JSON.stringify({ p: 0, o, v: `a${o}` }), 2);
+    // The group committed 6 (seen by the next assignment), then read 6..9 whose commit the rebalance refused.
+    g1.line('{"assign":[[0,6]]}', 3);
+    for (let o = 6; o < 12; o++) g1.line(JSON.stringify({ p: 0, o, v: `a${o}` }), 4);
+    g0.line('{"assign":[[0,8]]}', 5);
+    const r = groupRewinds([...g0.ops, ...g1.ops].sort((a, b) => a.timeMs - b.timeMs));
+    expect(r.count).toBe(2);
+    expect(r.lostCommits).toBe(0);
   });
 });
 

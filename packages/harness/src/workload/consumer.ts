@@ -192,24 +192,32 @@ export interface GroupRewind {
 
 /**
  * Rebalances that sent a group back: a member resuming a partition with no committed offset, or below what the group
- * had read. Members commit after every batch before a rebalance can take the partition away, so each one means
- * committed offsets were lost or went back (unless a commit failed: those are in the consumers' errors). Not an
- * anomaly of the checker's (every re-read begins a new session), so the runner reports it next to the counts.
- * `ops`: the group members' ops in time order.
+ * had read. A commit refused during a rebalance (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION) or failed during a
+ * coordinator failover leaves the last batch uncommitted, so some re-reading is at-least-once as Kafka promises it
+ * (`count`, `rereadBound`). `lostCommits` is the part no client can cause: a partition resumed with no committed
+ * offset, or below one, that an earlier assignment of the group had already resumed at (so the broker had returned it
+ * as committed): committed offsets lost or gone back. Not an anomaly of the checker's (every re-read begins a new
+ * session), so the runner reports it next to the counts. `ops`: the group members' ops in time order.
  */
-export function groupRewinds(ops: readonly ConsumerOp[], maxExamples = 20): { count: number; rereadBound: number; examples: GroupRewind[] } {
+export function groupRewinds(ops: readonly ConsumerOp[], maxExamples = 20): { count: number; rereadBound: number; lostCommits: number; examples: GroupRewind[] } {
   const readUpTo = new Map<number, number>();
+  /** The highest committed offset an assignment resumed each partition at so far. */
+  const committedSeen = new Map<number, number>();
   const examples: GroupRewind[] = [];
   let count = 0;
   let rereadBound = 0;
+  let lostCommits = 0;
   for (const op of ops) {
     if (op.type === 'poll') {
       if (op.offset > (readUpTo.get(op.partition) ?? -1)) readUpTo.set(op.partition, op.offset);
     } else if (op.type === 'assign') {
       for (const tp of op.partitions) {
+        const resumedAt = tp.offset ?? null;
+        const seen = committedSeen.get(tp.partition);
+        if (seen !== undefined && (resumedAt === null || resumedAt < seen)) lostCommits++;
+        if (resumedAt !== null && (seen === undefined || resumedAt > seen)) committedSeen.set(tp.partition, resumedAt);
         const upTo = readUpTo.get(tp.partition);
         if (upTo === undefined) continue;
-        const resumedAt = tp.offset ?? null;
         if (resumedAt !== null && resumedAt > upTo) continue;
         count++;
         rereadBound += upTo + 1 - (resumedAt ?? 0);
@@ -217,5 +225,5 @@ export function groupRewinds(ops: readonly ConsumerOp[], maxExamples = 20): { co
       }
     }
   }
-  return { count, rereadBound, examples };
+  return { count, rereadBound, lostCommits, examples };
 }

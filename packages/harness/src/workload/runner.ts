@@ -353,7 +353,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     const rewinds = groupRewinds(groupOps.sort((a, b) => a.timeMs - b.timeMs));
     const c = report.counts;
     const summary =
-      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back, ${consumerReads} read by ${consumers.length} live consumers (group rewinds ${rewinds.count}, up to ${rewinds.rereadBound} re-read); ` +
+      `seed ${o.seed}: ${c.sendsOk} acknowledged, ${c.sendsInfo} unknown, ${c.sendsFail} failed, ${read.records} read back, ${consumerReads} read by ${consumers.length} live consumers (group rewinds ${rewinds.count}, up to ${rewinds.rereadBound} re-read, lost commits ${rewinds.lostCommits}); ` +
       `lost ${c.lostWrites}, duplicated ${c.duplicates}, inconsistent offsets ${c.inconsistentOffsets}, nonmonotonic ${c.nonmonotonicPolls}, skips ${c.skips}, ` +
       `unexpected ${c.unexpectedValues}, failed-but-read ${c.failedButRead}; ${c.faultWindows} fault windows, ${c.unavailabilityWindows} unavailability windows; ` +
       `producer epoch bumps ${producerEpochBumps}`;
