@@ -12,7 +12,7 @@ import { KafkaClient, KafkaConnection, OffsetSpec } from '@tributary/client';
 import { ApiKey } from '@tributary/protocol';
 import { runOk, run } from '../support/kcat.ts';
 import { freePort, TributaryNode, tribBin } from '../support/node.ts';
-import { sleep } from '../support/process.ts';
+import { waitFor } from '../support/wait.ts';
 
 const SESSION_TIMEOUT_MS = 3000;
 const controllers: TributaryNode[] = [];
@@ -22,21 +22,6 @@ let client: KafkaClient;
 
 function nodeById(id: number): TributaryNode {
   return id <= 3 ? controllers[id - 1]! : brokers[id - 4]!;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
 }
 
 /** Metadata from a fresh connection to one broker (no client-side caching in the way). */

@@ -17,6 +17,7 @@ import { runOk } from '../support/kcat.ts';
 import { runPythonLast } from '../support/python.ts';
 import { freePort, TributaryNode, tribBin } from '../support/node.ts';
 import { sleep } from '../support/process.ts';
+import { waitFor } from '../support/wait.ts';
 
 const TOPIC = 'throttled';
 const RATE_BYTES_PER_S = 1_048_576;
@@ -32,21 +33,6 @@ const nodes: TributaryNode[] = [];
 let bootstrap = '';
 let client: KafkaClient;
 let planDir = '';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
-}
 
 async function trib(args: string[]): Promise<string> {
   const r = await runOk(process.execPath, [tribBin, ...args, '--bootstrap-server', bootstrap]);

@@ -15,6 +15,7 @@ import { runOk } from '../support/kcat.ts';
 import { freePort, TributaryNode } from '../support/node.ts';
 import { Background, sleep } from '../support/process.ts';
 import { python, pythonDir } from '../support/python.ts';
+import { waitFor as waitUntil } from '../support/wait.ts';
 
 const ROUNDS = Number(process.env.TRIB_REPLICATION_ROUNDS ?? 20);
 const PARTITIONS = 6;
@@ -25,20 +26,8 @@ let bootstrap = '';
 let client: KafkaClient;
 let workDir = '';
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
-}
+/** Longer than the shared default: a failover or restart here can take most of a minute. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> => waitUntil(what, probe, timeoutMs);
 
 /** The partitions of TOPIC as one live broker sees them (a fresh connection: no client cache). */
 async function partitions(): Promise<{ partitionIndex: number; leaderId: number; isrNodes: number[]; replicaNodes: number[] }[]> {

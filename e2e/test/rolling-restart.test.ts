@@ -17,6 +17,7 @@ import { ApiKey } from '@tributary/protocol';
 import { runOk } from '../support/kcat.ts';
 import { freePort, TributaryNode, tribBin } from '../support/node.ts';
 import { sleep } from '../support/process.ts';
+import { waitFor as waitUntil } from '../support/wait.ts';
 
 const TOPIC = 'rolling';
 const PARTITIONS = 12;
@@ -53,20 +54,8 @@ const warmups: SendOp[] = [];
 
 const brokerById = (id: number): TributaryNode => brokers[id - 4]!;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(100);
-  }
-}
+/** Longer than the shared default: a failover or restart here can take most of a minute. */
+const waitFor = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> => waitUntil(what, probe, timeoutMs);
 
 interface PartitionView {
   partitionIndex: number;
