@@ -23,6 +23,11 @@ export function envNameToKey(envName: string): string {
     .replaceAll('\u0002', '_');
 }
 
+/** node.id → KAFKA_NODE_ID: the inverse of envNameToKey, for messages that name the variable. */
+export function keyToEnvName(key: string): string {
+  return `KAFKA_${key.replaceAll('_', '__').replaceAll('-', '___').replaceAll('.', '_').toUpperCase()}`;
+}
+
 export function configFromEnv(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {

@@ -11,7 +11,7 @@ import { Broker, BrokerConfig, ConfigError, brokerConfigSchema, type Listener } 
 import type { Clock, Logger, Rng, Timer } from '@tributary/common';
 import { ControllerClient, ControllerNode } from '@tributary/controller';
 import { LazyFileSystem, NodeFileSystem, joinPath, writeFileAtomic, type FileSystem } from '@tributary/storage';
-import { configFromEnv, parseOverride, parseProperties } from './config-sources.ts';
+import { configFromEnv, keyToEnvName, parseOverride, parseProperties } from './config-sources.ts';
 import { createLogger } from './logger.ts';
 import { Connection } from './network/connection.ts';
 
@@ -65,7 +65,16 @@ export const cryptoRng: Rng = {
 
 /** Merges config sources, lowest precedence first: environment, file, overrides. */
 export function loadConfig(opts: StartNodeOptions): BrokerConfig {
-  const explicit: Record<string, string> = { ...configFromEnv(opts.env ?? {}) };
+  // Where each key's winning value came from, so a bad value's error names the place to fix.
+  const origin = new Map<string, string>();
+  const explicit: Record<string, string> = {};
+  const merge = (values: Record<string, string>, from: (key: string) => string): void => {
+    for (const [key, value] of Object.entries(values)) {
+      explicit[key] = value;
+      origin.set(key, from(key));
+    }
+  };
+  merge(configFromEnv(opts.env ?? {}), (key) => `environment variable ${keyToEnvName(key)}`);
   if (opts.configFile) {
     let text: string;
     try {
@@ -73,10 +82,17 @@ export function loadConfig(opts: StartNodeOptions): BrokerConfig {
     } catch (err) {
       throw new ConfigError('--config', `cannot read config file ${opts.configFile}: ${(err as Error).message}`);
     }
-    Object.assign(explicit, parseProperties(text, opts.configFile));
+    const file = opts.configFile;
+    merge(parseProperties(text, file), () => `config file ${file}`);
   }
-  Object.assign(explicit, opts.overrides ?? {});
-  return new BrokerConfig(explicit);
+  merge(opts.overrides ?? {}, (key) => `--override ${key}=...`);
+  try {
+    return new BrokerConfig(explicit);
+  } catch (err) {
+    const from = err instanceof ConfigError ? origin.get(err.key) : undefined;
+    if (from === undefined) throw err;
+    throw new ConfigError((err as ConfigError).key, `${(err as Error).message} (set by ${from})`);
+  }
 }
 
 export { parseOverride };

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerConfig, ConfigError } from '@tributary/broker';
-import { configFromEnv, envNameToKey, parseProperties } from '../src/config-sources.ts';
+import { configFromEnv, envNameToKey, keyToEnvName, parseProperties } from '../src/config-sources.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../src/node.ts';
 
 describe('KAFKA_* environment mapping', () => {
@@ -9,6 +12,29 @@ describe('KAFKA_* environment mapping', () => {
     expect(envNameToKey('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP')).toBe('listener.security.protocol.map');
     expect(envNameToKey('KAFKA_FOO__BAR')).toBe('foo_bar');
     expect(envNameToKey('KAFKA_FOO___BAR')).toBe('foo-bar');
+  });
+
+  it('maps keys back to the variable names, for error messages', () => {
+    for (const name of ['KAFKA_NODE_ID', 'KAFKA_LISTENER_SECURITY_PROTOCOL_MAP', 'KAFKA_FOO__BAR', 'KAFKA_FOO___BAR', 'KAFKA_A__B___C_D']) {
+      expect(keyToEnvName(envNameToKey(name))).toBe(name);
+    }
+  });
+
+  it('a bad value names where it was set: the variable, the file or the override', () => {
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(message(() => loadConfig({ env: { KAFKA_NUM_PARTITIONS: 'abc' } }))).toMatch(/num\.partitions.*set by environment variable KAFKA_NUM_PARTITIONS/);
+    const file = join(mkdtempSync(join(tmpdir(), 'trib-config-')), 'server.properties');
+    writeFileSync(file, 'num.partitions=-1\n');
+    expect(message(() => loadConfig({ env: { KAFKA_NUM_PARTITIONS: 'abc' }, configFile: file }))).toMatch(/"-1".*num\.partitions.*set by config file .*server\.properties/);
+    expect(message(() => loadConfig({ configFile: file, overrides: { 'num.partitions': 'x' } }))).toMatch(/"x".*set by --override num\.partitions=/);
   });
 
   it('ignores the image\'s own variables and non-Kafka ones', () => {
