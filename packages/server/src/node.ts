@@ -133,7 +133,8 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<RunningNod
           leaderImbalancePerBrokerPercentage: config.int('leader.imbalance.per.broker.percentage'),
         },
         logger,
-        quorum: opts.fs ? { fs: opts.fs } : undefined,
+        // The same file system as the partition logs, so a power-loss fault (TRIB_FAULT_FS) reaches the metadata log too.
+        quorum: { fs },
         onFatal: opts.onFatal ?? ((err) => {
           logger.error({ err }, 'controller failed; stopping the process so a restart recovers from the log');
           process.exit(70);
