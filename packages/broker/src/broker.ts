@@ -114,6 +114,7 @@ export class Broker {
   #retentionTimer: { cancel(): void } | null = null;
   #flushTimer: { cancel(): void } | null = null;
   #cleanerTimer: { cancel(): void } | null = null;
+  #hwCheckpointTimer: { cancel(): void } | null = null;
   #offsetsTopicCreation: Promise<void> | null = null;
   #closed = false;
 
@@ -205,6 +206,7 @@ export class Broker {
     });
     broker.#scheduleRetention();
     broker.#scheduleFlush();
+    broker.#scheduleHighWatermarkCheckpoint();
     if (config.bool('log.cleaner.enable')) broker.#scheduleCleaner();
     return broker;
   }
@@ -339,6 +341,7 @@ export class Broker {
     this.#retentionTimer?.cancel();
     this.#flushTimer?.cancel();
     this.#cleanerTimer?.cancel();
+    this.#hwCheckpointTimer?.cancel();
     // Controlled shutdown: the controller moves this broker's leaderships to other in-sync replicas before
     // it goes (clients fail over at once instead of after the session timeout) and ends its session fenced,
     // so the next start registers at once instead of waiting out the old session.
@@ -367,6 +370,14 @@ export class Broker {
         .flushDue()
         .catch((err) => this.logger.error({ err }, 'flush pass failed'))
         .finally(() => !this.#closed && this.#scheduleFlush());
+    });
+  }
+
+  /** The next checkpoint is scheduled when the previous write is done, so writes never pile up. */
+  #scheduleHighWatermarkCheckpoint(): void {
+    this.#hwCheckpointTimer = this.timer.after(this.config.int('replica.high.watermark.checkpoint.interval.ms'), () => {
+      if (this.#closed) return;
+      void this.replicas.checkpointHighWatermarks().finally(() => !this.#closed && this.#scheduleHighWatermarkCheckpoint());
     });
   }
 

@@ -9,6 +9,7 @@
  * when every ISR member has the records on disk. The leader flushes with group commit: one fsync covers every append
  * that arrived while the previous one ran.
  */
+import { assert } from '@tributary/common';
 import { ErrorCode } from '@tributary/protocol';
 import { FollowerPartitionState, LeaderPartitionState, type Durability, type ReplicaLogView } from '@tributary/replication';
 import type { PartitionLog } from '@tributary/storage';
@@ -47,8 +48,13 @@ export class Partition {
   followerState: FollowerPartitionState | null = null;
   /** Called when the high watermark moves (wakes consumer fetches) or the role ends. */
   onHighWatermark: () => void = () => {};
-  /** The high watermark while neither leader nor follower (between roles): what the last role knew. */
+  /**
+   * The high watermark while neither leader nor follower (between roles): what the last role knew, or at open what the
+   * high-watermark checkpoint recorded (restoreHighWatermark).
+   */
   #lastHighWatermark = 0;
+  /** Where the leader epoch this broker leads (or last led) began in the log: its log end when it became leader. */
+  #leaderEpochStart = { epoch: -1, offset: 0 };
   readonly #acksWaiters: AcksWaiter[] = [];
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
@@ -84,6 +90,27 @@ export class Partition {
     this.isr = a.isr;
   }
 
+  /**
+   * At open, before any role: the high watermark the checkpoint recorded, capped at the recovered log end (a stale or
+   * damaged file never raises it above what the log holds).
+   */
+  restoreHighWatermark(checkpointed: number): void {
+    assert(this.leaderState === null && this.followerState === null, () => `${this.topic}-${this.index}: the high watermark is restored only before the partition takes a role`);
+    assert(Number.isSafeInteger(checkpointed) && checkpointed >= 0, () => `${this.topic}-${this.index}: checkpointed high watermark ${checkpointed} is not an offset`);
+    this.#lastHighWatermark = Math.min(checkpointed, this.log.logEndOffset);
+  }
+
+  /**
+   * False while this broker leads the partition with a high watermark still below the offset its leader epoch began at
+   * (after a restart without a usable checkpoint, or an election of a follower that had not learnt the latest one): an
+   * offset answered now could be lower than one an earlier leader already gave out. It turns true once the in-sync
+   * followers have fetched. Kafka (KIP-207) answers ListOffsets with OFFSET_NOT_AVAILABLE meanwhile.
+   */
+  get highWatermarkEstablished(): boolean {
+    const state = this.leaderState;
+    return state === null || state.highWatermark >= this.#leaderEpochStart.offset;
+  }
+
   get highWatermark(): number {
     if (this.leaderState !== null) return this.leaderState.highWatermark;
     if (this.followerState !== null) return this.followerState.highWatermark;
@@ -107,6 +134,8 @@ export class Partition {
    */
   async becomeLeader(brokerEpoch: number, nowMs: number, opts: { keepWaiters?: boolean } = {}): Promise<void> {
     const knownHighWatermark = this.highWatermark;
+    // A new epoch starts at the log end; the same epoch again (a reassignment's new replica set) keeps its start.
+    if (this.#leaderEpochStart.epoch !== this.leaderEpoch) this.#leaderEpochStart = { epoch: this.leaderEpoch, offset: this.log.logEndOffset };
     // Same leader, new replica set (a reassignment): parked acks=-1 produces stay parked for the new state.
     const waiters = opts.keepWaiters === true ? this.#acksWaiters.splice(0) : [];
     this.#endRole(ErrorCode.NOT_LEADER_OR_FOLLOWER);

@@ -5,12 +5,17 @@
  * partition assigned here, deleting the logs of deleted topics and of partitions moved away, and updating
  * leadership, epochs and topic configs. Partition directories carry the topic id, so a topic deleted and
  * created again under the same name while this broker was down never resurrects the old data.
+ *
+ * High watermarks: every partition's is written to the data directory's high-watermark checkpoint
+ * (`checkpointHighWatermarks`, which the broker calls every replica.high.watermark.checkpoint.interval.ms, and `close`)
+ * and a partition opened here starts from the checkpointed value (see high-watermark-checkpoint.ts).
  */
 import { assert, type Clock, type Logger, type Timer } from '@tributary/common';
 import type { MetadataImage, TopicImage } from '@tributary/metadata';
 import { PartitionLog, joinPath, writeFileAtomic, type FileSystem, type LogConfig } from '@tributary/storage';
 import { resolveTopicConfig, type ResolvedTopicConfig, type TopicConfigOverrides, type BrokerDefaults } from './config/topic-config.ts';
 import { FetchWaiters } from './fetch-waiters.ts';
+import { HighWatermarkCheckpoint } from './high-watermark-checkpoint.ts';
 import { Partition, partitionKey } from './partition.ts';
 
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
@@ -64,6 +69,7 @@ export class ReplicaManager {
   #serial: Promise<unknown> = Promise.resolve();
   /** The image the hosted partitions reflect. */
   #image: MetadataImage | null = null;
+  readonly #hwCheckpoint: HighWatermarkCheckpoint;
 
   /** A partition log broke and refuses writes (its directory, the error). */
   readonly #onLogFailed: ((dir: string, err: Error) => void) | null;
@@ -77,6 +83,20 @@ export class ReplicaManager {
     this.#clock = opts.clock;
     this.#logger = opts.logger;
     this.waiters = new FetchWaiters(opts.timer);
+    this.#hwCheckpoint = new HighWatermarkCheckpoint({
+      fs: opts.fs,
+      dataDir: opts.dataDir,
+      logger: opts.logger,
+      current: () => [...this.#partitions.values()].map((p) => ({ topic: p.topic, partition: p.index, topicId: p.topicId, highWatermark: p.highWatermark })),
+    });
+  }
+
+  /**
+   * Writes every hosted partition's high watermark to the checkpoint file (one write at a time: a call during a write
+   * waits for it and writes once more). Never rejects; a failed write is logged.
+   */
+  checkpointHighWatermarks(): Promise<void> {
+    return this.#hwCheckpoint.write();
   }
 
   /** A partition hosted here, leader or not. */
@@ -119,6 +139,8 @@ export class ReplicaManager {
   }
 
   async #applyImage(image: MetadataImage): Promise<ImageChanges> {
+    // The checkpointed high watermarks are known before the first partition opens.
+    await this.#hwCheckpoint.load();
     const previous = this.#image;
     const becameLeader: Partition[] = [];
     const stoppedLeading: { topic: string; index: number }[] = [];
@@ -199,6 +221,10 @@ export class ReplicaManager {
   }
 
   async #removeStrayLogs(): Promise<number> {
+    // Caught up: every partition assigned here has opened and claimed its checkpointed high watermark; the rest of the
+    // file names partitions this broker no longer hosts.
+    const dropped = this.#hwCheckpoint.dropUnclaimed();
+    if (dropped > 0) this.#logger.info({ partitions: dropped }, 'the high-watermark checkpoint named partitions this broker no longer hosts; they leave it at the next write');
     let removed = 0;
     // Kept: what the applied image assigns here (and what is open, which is the same once applyImage finished).
     const hosted = new Set([...this.#partitions.values()].map((p) => partitionDirName(p.topic, p.index)));
@@ -283,6 +309,8 @@ export class ReplicaManager {
   }
 
   async close(): Promise<void> {
+    // Once more on a clean shutdown, so a restart starts from the latest high watermarks.
+    await this.#hwCheckpoint.write();
     for (const p of this.#partitions.values()) {
       p.endRole();
       try {
@@ -316,6 +344,8 @@ export class ReplicaManager {
     });
     await writeFileAtomic(this.fs, metadataPath, Buffer.from(`version: 0\ntopic_id: ${topic.topicId}\n`));
     const p = new Partition(topic.name, topic.topicId, index, log, config, this.nodeId);
+    const checkpointed = this.#hwCheckpoint.claim(topic.name, index, topic.topicId);
+    if (checkpointed !== null) p.restoreHighWatermark(checkpointed);
     p.onHighWatermark = () => this.waiters.notify(p.key);
     this.#partitions.set(partitionKey(topic.name, index), p);
     const list = this.#byTopic.get(topic.name) ?? [];

@@ -8,6 +8,8 @@ const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
 const READ_COMMITTED = 1;
+/** The ReplicaId clients send (brokers send their id, debugging tools -2). */
+const CONSUMER_REPLICA_ID = -1;
 
 export async function handleListOffsets(broker: Broker, ctx: RequestContext, body: any): Promise<object> {
   const readCommitted = body.isolationLevel === READ_COMMITTED;
@@ -24,6 +26,15 @@ export async function handleListOffsets(broker: Broker, ctx: RequestContext, bod
       }
       if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch !== p.leaderEpoch) {
         out.errorCode = req.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+        continue;
+      }
+      // A leader whose high watermark has not reached the start of its epoch yet could answer an offset below one an
+      // earlier leader already gave out (a consumer resetting to latest would start too early): retriable
+      // OFFSET_NOT_AVAILABLE until its in-sync followers have fetched. Kafka (KIP-207) refuses only latest and lookups
+      // past the high watermark; refusing every timestamp spec is simpler and costs a client one retry in that short
+      // window (max-timestamp is not bounded by the high watermark here, so it could point at uncommitted records).
+      if (body.replicaId === CONSUMER_REPLICA_ID && !p.highWatermarkEstablished) {
+        out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
         continue;
       }
       const ts: number = req.timestamp;
