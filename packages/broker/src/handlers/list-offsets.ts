@@ -30,11 +30,13 @@ export async function handleListOffsets(broker: Broker, ctx: RequestContext, bod
       }
       // A leader whose high watermark has not reached the start of its epoch yet could answer an offset below one an
       // earlier leader already gave out (a consumer resetting to latest would start too early): retriable
-      // OFFSET_NOT_AVAILABLE until its in-sync followers have fetched. Kafka (KIP-207) refuses only latest and lookups
-      // past the high watermark; refusing every timestamp spec is simpler and costs a client one retry in that short
-      // window (max-timestamp is not bounded by the high watermark here, so it could point at uncommitted records).
-      if (body.replicaId === CONSUMER_REPLICA_ID && !p.highWatermarkEstablished) {
-        out.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
+      // OFFSET_NOT_AVAILABLE until its in-sync followers have fetched. Earliest does not depend on the high watermark
+      // and is always answered (as in Kafka, KIP-207); a timestamp lookup is refused too (simpler than Kafka's "only
+      // when the hit is past the high watermark", one client retry in a short window), and so is max-timestamp.
+      // The code exists from ListOffsets v5 on; older clients (kafka-python 2.0.2 has no code 78 and would fail the
+      // poll) get LEADER_NOT_AVAILABLE, retriable for every client, as Kafka answers them.
+      if (body.replicaId === CONSUMER_REPLICA_ID && !p.highWatermarkEstablished && req.timestamp !== EARLIEST && req.timestamp !== EARLIEST_LOCAL) {
+        out.errorCode = ctx.header.apiVersion >= 5 ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.LEADER_NOT_AVAILABLE;
         continue;
       }
       const ts: number = req.timestamp;
