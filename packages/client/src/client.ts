@@ -343,6 +343,7 @@ const RETRIABLE_CODES: ReadonlySet<number> = new Set([
   41, // NOT_CONTROLLER
   74, // FENCED_LEADER_EPOCH
   75, // UNKNOWN_LEADER_EPOCH
+  78, // OFFSET_NOT_AVAILABLE: a new leader's high watermark is not established yet (ListOffsets)
 ]);
 
 export function parseBootstrap(servers: string | string[]): { host: string; port: number }[] {

@@ -178,6 +178,17 @@ describe('routing', () => {
     expect(await k.produce('t', 0, [{ value: 'b' }])).toBe(42);
   });
 
+  it('retries ListOffsets while a new leader answers OFFSET_NOT_AVAILABLE (its high watermark not established yet)', async () => {
+    let refusals = 2;
+    const c = await cluster(1, { t: [1] }, (_n, req) => {
+      if (req.apiKey !== Api.ListOffsets) return undefined;
+      const errorCode = refusals-- > 0 ? 78 : 0;
+      return { topics: [{ name: 't', partitions: [{ partitionIndex: 0, errorCode, timestamp: -1, offset: errorCode === 0 ? 600 : -1, leaderEpoch: 3 }] }] };
+    });
+    expect(await client(c).listOffsets('t', 0, -1)).toEqual({ offset: 600, timestamp: -1 });
+    expect(c.nodes[0]!.broker.requests.filter((r) => r.apiKey === Api.ListOffsets)).toHaveLength(3);
+  });
+
   it('gives up after maxAttempts on a retriable error, with the error name', async () => {
     const c = await cluster(1, { t: [1] }, (_n, req) =>
       req.apiKey === Api.Produce ? { responses: [{ name: 't', partitionResponses: [{ index: 0, errorCode: 6, baseOffset: -1 }] }] } : undefined,
