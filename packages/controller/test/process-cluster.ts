@@ -3,7 +3,7 @@
  * and the benchmark. Every wait is bounded.
  */
 import { decodeSnapshot, type MetadataImage } from '@tributary/metadata';
-import { freePort, NodeProcesses, waitFor } from '@tributary/quorum/test-support';
+import { loopbackVoters, NodeProcesses, startAll, waitFor } from '@tributary/quorum/test-support';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,18 +40,10 @@ export class ControllerCluster {
   }
 
   static async start(options: ControllerClusterOptions = {}): Promise<ControllerCluster> {
-    const size = options.size ?? 3;
-    const addresses = new Map<number, string>();
-    for (let id = 1; id <= size; id++) addresses.set(id, `127.0.0.1:${await freePort()}`);
+    const addresses = await loopbackVoters(options.size ?? 3);
     const cluster = new ControllerCluster(mkdtempSync(join(tmpdir(), 'trib-controller-')), addresses, options);
     if (options.configDefs) writeFileSync(join(cluster.dir, 'config-defs.json'), JSON.stringify(options.configDefs));
-    try {
-      await Promise.all([...addresses.keys()].map((id) => cluster.startNode(id)));
-    } catch (err) {
-      await cluster.close();
-      throw err;
-    }
-    return cluster;
+    return startAll(cluster);
   }
 
   get ids(): number[] {

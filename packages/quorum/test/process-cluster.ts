@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuorumClient, type NodeDescription } from '../src/client.ts';
-import { freePort, NodeProcesses, waitFor } from './support.ts';
+import { loopbackVoters, NodeProcesses, startAll, waitFor } from './support.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -34,17 +34,8 @@ export class ProcessCluster {
   }
 
   static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-    const size = options.size ?? 3;
-    const addresses = new Map<number, string>();
-    for (let id = 1; id <= size; id++) addresses.set(id, `127.0.0.1:${await freePort()}`);
-    const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), 'trib-quorum-')), addresses, options);
-    try {
-      await Promise.all([...addresses.keys()].map((id) => cluster.startNode(id)));
-    } catch (err) {
-      await cluster.close();
-      throw err;
-    }
-    return cluster;
+    const addresses = await loopbackVoters(options.size ?? 3);
+    return startAll(new ProcessCluster(mkdtempSync(join(tmpdir(), 'trib-quorum-')), addresses, options));
   }
 
   get ids(): number[] {

@@ -37,6 +37,24 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   }
 }
 
+/** `size` voter addresses on loopback, ids 1..size, each on a free port. */
+export async function loopbackVoters(size: number): Promise<Map<number, string>> {
+  const addresses = new Map<number, string>();
+  for (let id = 1; id <= size; id++) addresses.set(id, `127.0.0.1:${await freePort()}`);
+  return addresses;
+}
+
+/** Starts every node of a new cluster; when one fails, closes the cluster (stopping the others) and rethrows. */
+export async function startAll<C extends { readonly ids: number[]; startNode(id: number): Promise<void>; close(): Promise<void> }>(cluster: C): Promise<C> {
+  try {
+    await Promise.all(cluster.ids.map((id) => cluster.startNode(id)));
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+  return cluster;
+}
+
 interface Proc {
   child: ChildProcess;
   exited: Promise<number | null>;
