@@ -130,6 +130,11 @@ function writeString(w: Writer, s: string | null): void {
   w.nullableString(s);
 }
 
+/** The bytes in a buffer of their own: members keep these for a group's lifetime, which must not pin a Writer slab. */
+function ownBuffer(w: Writer): Buffer {
+  return Buffer.from(w.finishToBuffer());
+}
+
 function writeTopicPartitions(w: Writer, tps: TopicPartitions[]): void {
   w.int32(tps.length);
   for (const tp of tps) {
@@ -161,7 +166,7 @@ export function encodeSubscription(subscription: {
   if (v >= 1) writeTopicPartitions(w, subscription.ownedPartitions ?? []);
   if (v >= 2) w.int32(subscription.generationId ?? -1);
   if (v >= 3) writeString(w, subscription.rackId ?? null);
-  return w.finishToBuffer();
+  return ownBuffer(w);
 }
 
 export function encodeAssignment(assignedPartitions: TopicPartitions[], userData: Buffer | null = null, v = 0): Buffer {
@@ -170,5 +175,5 @@ export function encodeAssignment(assignedPartitions: TopicPartitions[], userData
   w.int16(v);
   writeTopicPartitions(w, assignedPartitions);
   w.nullableBytes(userData);
-  return w.finishToBuffer();
+  return ownBuffer(w);
 }
