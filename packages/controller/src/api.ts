@@ -144,3 +144,12 @@ export interface ControllerApi {
 
 /** The names of ControllerApi's methods (the wire, the retry loop and the tests iterate them). */
 export type ControllerMethod = keyof ControllerApi;
+
+/** The methods that take a request body (every one but describeQuorum). */
+export type ControllerRequestMethod = Exclude<ControllerMethod, 'describeQuorum'>;
+
+/** A method's request body: the implementations and the wire spell their types through these, from this one list. */
+export type RequestOf<M extends ControllerRequestMethod> = Parameters<ControllerApi[M]>[0];
+
+/** A method's response body. */
+export type ResponseOf<M extends ControllerMethod> = Awaited<ReturnType<ControllerApi[M]>>;

@@ -9,36 +9,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { assert, silentLogger, type Logger } from '@tributary/common';
-import type {
-  AllocateProducerIdsRequest,
-  AllocateProducerIdsResponse,
-  AlterConfigsRequest,
-  AlterConfigsResponse,
-  AlterPartitionRequest,
-  AlterPartitionResponse,
-  BrokerHeartbeatRequest,
-  BrokerHeartbeatResponse,
-  BrokerRegistrationRequest,
-  BrokerRegistrationResponse,
-  CreatePartitionsRequest,
-  CreatePartitionsResponse,
-  CreateTopicsRequest,
-  CreateTopicsResponse,
-  DeleteTopicsRequest,
-  DeleteTopicsResponse,
-  ElectLeadersRequest,
-  ElectLeadersResponse,
-  AlterPartitionReassignmentsRequest,
-  AlterPartitionReassignmentsResponse,
-  ListPartitionReassignmentsRequest,
-  ListPartitionReassignmentsResponse,
-  IncrementalAlterConfigsRequest,
-  UnregisterBrokerRequest,
-  UnregisterBrokerResponse,
-} from '@tributary/metadata';
 import { DEFAULT_CLUSTER_ID } from '@tributary/quorum';
 import { grpcChannelOptions } from '@tributary/rpc';
-import type { CallOptions, ControllerApi, ControllerStatus, DescribeQuorumResponse, FetchMetadataRequest, FetchMetadataResponse } from './api.ts';
+import type { CallOptions, ControllerApi, ControllerStatus, DescribeQuorumResponse, RequestOf, ResponseOf } from './api.ts';
 import { ControllerError } from './errors.ts';
 import type { QuorumController } from './quorum-controller.ts';
 import { API_WIRES, controllerErrorFromStatus, controllerServiceClient, describeQuorumWire, describeWire, type MethodWire } from './wire.ts';
@@ -92,46 +65,46 @@ export class GrpcControllerConnection implements ControllerConnection {
     });
   }
 
-  registerBroker(r: BrokerRegistrationRequest, o?: CallOptions): Promise<BrokerRegistrationResponse> {
+  registerBroker(r: RequestOf<'registerBroker'>, o?: CallOptions): Promise<ResponseOf<'registerBroker'>> {
     return this.#call(API_WIRES.registerBroker, r, o);
   }
-  brokerHeartbeat(r: BrokerHeartbeatRequest, o?: CallOptions): Promise<BrokerHeartbeatResponse> {
+  brokerHeartbeat(r: RequestOf<'brokerHeartbeat'>, o?: CallOptions): Promise<ResponseOf<'brokerHeartbeat'>> {
     return this.#call(API_WIRES.brokerHeartbeat, r, o);
   }
-  unregisterBroker(r: UnregisterBrokerRequest, o?: CallOptions): Promise<UnregisterBrokerResponse> {
+  unregisterBroker(r: RequestOf<'unregisterBroker'>, o?: CallOptions): Promise<ResponseOf<'unregisterBroker'>> {
     return this.#call(API_WIRES.unregisterBroker, r, o);
   }
-  alterPartition(r: AlterPartitionRequest, o?: CallOptions): Promise<AlterPartitionResponse> {
+  alterPartition(r: RequestOf<'alterPartition'>, o?: CallOptions): Promise<ResponseOf<'alterPartition'>> {
     return this.#call(API_WIRES.alterPartition, r, o);
   }
-  allocateProducerIds(r: AllocateProducerIdsRequest, o?: CallOptions): Promise<AllocateProducerIdsResponse> {
+  allocateProducerIds(r: RequestOf<'allocateProducerIds'>, o?: CallOptions): Promise<ResponseOf<'allocateProducerIds'>> {
     return this.#call(API_WIRES.allocateProducerIds, r, o);
   }
-  fetchMetadata(r: FetchMetadataRequest, o?: CallOptions): Promise<FetchMetadataResponse> {
+  fetchMetadata(r: RequestOf<'fetchMetadata'>, o?: CallOptions): Promise<ResponseOf<'fetchMetadata'>> {
     return this.#call(API_WIRES.fetchMetadata, r, o);
   }
-  createTopics(r: CreateTopicsRequest, o?: CallOptions): Promise<CreateTopicsResponse> {
+  createTopics(r: RequestOf<'createTopics'>, o?: CallOptions): Promise<ResponseOf<'createTopics'>> {
     return this.#call(API_WIRES.createTopics, r, o);
   }
-  deleteTopics(r: DeleteTopicsRequest, o?: CallOptions): Promise<DeleteTopicsResponse> {
+  deleteTopics(r: RequestOf<'deleteTopics'>, o?: CallOptions): Promise<ResponseOf<'deleteTopics'>> {
     return this.#call(API_WIRES.deleteTopics, r, o);
   }
-  createPartitions(r: CreatePartitionsRequest, o?: CallOptions): Promise<CreatePartitionsResponse> {
+  createPartitions(r: RequestOf<'createPartitions'>, o?: CallOptions): Promise<ResponseOf<'createPartitions'>> {
     return this.#call(API_WIRES.createPartitions, r, o);
   }
-  incrementalAlterConfigs(r: IncrementalAlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  incrementalAlterConfigs(r: RequestOf<'incrementalAlterConfigs'>, o?: CallOptions): Promise<ResponseOf<'incrementalAlterConfigs'>> {
     return this.#call(API_WIRES.incrementalAlterConfigs, r, o);
   }
-  alterConfigs(r: AlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  alterConfigs(r: RequestOf<'alterConfigs'>, o?: CallOptions): Promise<ResponseOf<'alterConfigs'>> {
     return this.#call(API_WIRES.alterConfigs, r, o);
   }
-  electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
+  electLeaders(r: RequestOf<'electLeaders'>, o?: CallOptions): Promise<ResponseOf<'electLeaders'>> {
     return this.#call(API_WIRES.electLeaders, r, o);
   }
-  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+  alterPartitionReassignments(r: RequestOf<'alterPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'alterPartitionReassignments'>> {
     return this.#call(API_WIRES.alterPartitionReassignments, r, o);
   }
-  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+  listPartitionReassignments(r: RequestOf<'listPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'listPartitionReassignments'>> {
     return this.#call(API_WIRES.listPartitionReassignments, r, o);
   }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {
@@ -156,46 +129,46 @@ export class LocalControllerConnection implements ControllerConnection {
     this.#controller = controller;
   }
 
-  registerBroker(r: BrokerRegistrationRequest, o?: CallOptions): Promise<BrokerRegistrationResponse> {
+  registerBroker(r: RequestOf<'registerBroker'>, o?: CallOptions): Promise<ResponseOf<'registerBroker'>> {
     return this.#controller.registerBroker(r, o);
   }
-  brokerHeartbeat(r: BrokerHeartbeatRequest, o?: CallOptions): Promise<BrokerHeartbeatResponse> {
+  brokerHeartbeat(r: RequestOf<'brokerHeartbeat'>, o?: CallOptions): Promise<ResponseOf<'brokerHeartbeat'>> {
     return this.#controller.brokerHeartbeat(r, o);
   }
-  unregisterBroker(r: UnregisterBrokerRequest, o?: CallOptions): Promise<UnregisterBrokerResponse> {
+  unregisterBroker(r: RequestOf<'unregisterBroker'>, o?: CallOptions): Promise<ResponseOf<'unregisterBroker'>> {
     return this.#controller.unregisterBroker(r, o);
   }
-  alterPartition(r: AlterPartitionRequest, o?: CallOptions): Promise<AlterPartitionResponse> {
+  alterPartition(r: RequestOf<'alterPartition'>, o?: CallOptions): Promise<ResponseOf<'alterPartition'>> {
     return this.#controller.alterPartition(r, o);
   }
-  allocateProducerIds(r: AllocateProducerIdsRequest, o?: CallOptions): Promise<AllocateProducerIdsResponse> {
+  allocateProducerIds(r: RequestOf<'allocateProducerIds'>, o?: CallOptions): Promise<ResponseOf<'allocateProducerIds'>> {
     return this.#controller.allocateProducerIds(r, o);
   }
-  fetchMetadata(r: FetchMetadataRequest, o?: CallOptions): Promise<FetchMetadataResponse> {
+  fetchMetadata(r: RequestOf<'fetchMetadata'>, o?: CallOptions): Promise<ResponseOf<'fetchMetadata'>> {
     return this.#controller.fetchMetadata(r, o);
   }
-  createTopics(r: CreateTopicsRequest, o?: CallOptions): Promise<CreateTopicsResponse> {
+  createTopics(r: RequestOf<'createTopics'>, o?: CallOptions): Promise<ResponseOf<'createTopics'>> {
     return this.#controller.createTopics(r, o);
   }
-  deleteTopics(r: DeleteTopicsRequest, o?: CallOptions): Promise<DeleteTopicsResponse> {
+  deleteTopics(r: RequestOf<'deleteTopics'>, o?: CallOptions): Promise<ResponseOf<'deleteTopics'>> {
     return this.#controller.deleteTopics(r, o);
   }
-  createPartitions(r: CreatePartitionsRequest, o?: CallOptions): Promise<CreatePartitionsResponse> {
+  createPartitions(r: RequestOf<'createPartitions'>, o?: CallOptions): Promise<ResponseOf<'createPartitions'>> {
     return this.#controller.createPartitions(r, o);
   }
-  incrementalAlterConfigs(r: IncrementalAlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  incrementalAlterConfigs(r: RequestOf<'incrementalAlterConfigs'>, o?: CallOptions): Promise<ResponseOf<'incrementalAlterConfigs'>> {
     return this.#controller.incrementalAlterConfigs(r, o);
   }
-  alterConfigs(r: AlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  alterConfigs(r: RequestOf<'alterConfigs'>, o?: CallOptions): Promise<ResponseOf<'alterConfigs'>> {
     return this.#controller.alterConfigs(r, o);
   }
-  electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
+  electLeaders(r: RequestOf<'electLeaders'>, o?: CallOptions): Promise<ResponseOf<'electLeaders'>> {
     return this.#controller.electLeaders(r, o);
   }
-  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+  alterPartitionReassignments(r: RequestOf<'alterPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'alterPartitionReassignments'>> {
     return this.#controller.alterPartitionReassignments(r, o);
   }
-  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+  listPartitionReassignments(r: RequestOf<'listPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'listPartitionReassignments'>> {
     return this.#controller.listPartitionReassignments(r, o);
   }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {
@@ -331,46 +304,46 @@ export class ControllerClient implements ControllerApi {
     throw new ControllerError('timeout', `${method}: no active controller answered within ${timeoutMs} ms${last ? ` (last: ${last.reason}: ${last.message})` : ''}`, last?.activeControllerId ?? null, last?.activeControllerEndpoint ?? null);
   }
 
-  registerBroker(r: BrokerRegistrationRequest, o?: CallOptions): Promise<BrokerRegistrationResponse> {
+  registerBroker(r: RequestOf<'registerBroker'>, o?: CallOptions): Promise<ResponseOf<'registerBroker'>> {
     return this.#call('registerBroker', (c, co) => c.registerBroker(r, co), o);
   }
-  brokerHeartbeat(r: BrokerHeartbeatRequest, o?: CallOptions): Promise<BrokerHeartbeatResponse> {
+  brokerHeartbeat(r: RequestOf<'brokerHeartbeat'>, o?: CallOptions): Promise<ResponseOf<'brokerHeartbeat'>> {
     return this.#call('brokerHeartbeat', (c, co) => c.brokerHeartbeat(r, co), o);
   }
-  unregisterBroker(r: UnregisterBrokerRequest, o?: CallOptions): Promise<UnregisterBrokerResponse> {
+  unregisterBroker(r: RequestOf<'unregisterBroker'>, o?: CallOptions): Promise<ResponseOf<'unregisterBroker'>> {
     return this.#call('unregisterBroker', (c, co) => c.unregisterBroker(r, co), o);
   }
-  alterPartition(r: AlterPartitionRequest, o?: CallOptions): Promise<AlterPartitionResponse> {
+  alterPartition(r: RequestOf<'alterPartition'>, o?: CallOptions): Promise<ResponseOf<'alterPartition'>> {
     return this.#call('alterPartition', (c, co) => c.alterPartition(r, co), o);
   }
-  allocateProducerIds(r: AllocateProducerIdsRequest, o?: CallOptions): Promise<AllocateProducerIdsResponse> {
+  allocateProducerIds(r: RequestOf<'allocateProducerIds'>, o?: CallOptions): Promise<ResponseOf<'allocateProducerIds'>> {
     return this.#call('allocateProducerIds', (c, co) => c.allocateProducerIds(r, co), o);
   }
-  fetchMetadata(r: FetchMetadataRequest, o?: CallOptions): Promise<FetchMetadataResponse> {
+  fetchMetadata(r: RequestOf<'fetchMetadata'>, o?: CallOptions): Promise<ResponseOf<'fetchMetadata'>> {
     return this.#call('fetchMetadata', (c, co) => c.fetchMetadata(r, co), o);
   }
-  createTopics(r: CreateTopicsRequest, o?: CallOptions): Promise<CreateTopicsResponse> {
+  createTopics(r: RequestOf<'createTopics'>, o?: CallOptions): Promise<ResponseOf<'createTopics'>> {
     return this.#call('createTopics', (c, co) => c.createTopics(r, co), o);
   }
-  deleteTopics(r: DeleteTopicsRequest, o?: CallOptions): Promise<DeleteTopicsResponse> {
+  deleteTopics(r: RequestOf<'deleteTopics'>, o?: CallOptions): Promise<ResponseOf<'deleteTopics'>> {
     return this.#call('deleteTopics', (c, co) => c.deleteTopics(r, co), o);
   }
-  createPartitions(r: CreatePartitionsRequest, o?: CallOptions): Promise<CreatePartitionsResponse> {
+  createPartitions(r: RequestOf<'createPartitions'>, o?: CallOptions): Promise<ResponseOf<'createPartitions'>> {
     return this.#call('createPartitions', (c, co) => c.createPartitions(r, co), o);
   }
-  incrementalAlterConfigs(r: IncrementalAlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  incrementalAlterConfigs(r: RequestOf<'incrementalAlterConfigs'>, o?: CallOptions): Promise<ResponseOf<'incrementalAlterConfigs'>> {
     return this.#call('incrementalAlterConfigs', (c, co) => c.incrementalAlterConfigs(r, co), o);
   }
-  alterConfigs(r: AlterConfigsRequest, o?: CallOptions): Promise<AlterConfigsResponse> {
+  alterConfigs(r: RequestOf<'alterConfigs'>, o?: CallOptions): Promise<ResponseOf<'alterConfigs'>> {
     return this.#call('alterConfigs', (c, co) => c.alterConfigs(r, co), o);
   }
-  electLeaders(r: ElectLeadersRequest, o?: CallOptions): Promise<ElectLeadersResponse> {
+  electLeaders(r: RequestOf<'electLeaders'>, o?: CallOptions): Promise<ResponseOf<'electLeaders'>> {
     return this.#call('electLeaders', (c, co) => c.electLeaders(r, co), o);
   }
-  alterPartitionReassignments(r: AlterPartitionReassignmentsRequest, o?: CallOptions): Promise<AlterPartitionReassignmentsResponse> {
+  alterPartitionReassignments(r: RequestOf<'alterPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'alterPartitionReassignments'>> {
     return this.#call('alterPartitionReassignments', (c, co) => c.alterPartitionReassignments(r, co), o);
   }
-  listPartitionReassignments(r: ListPartitionReassignmentsRequest, o?: CallOptions): Promise<ListPartitionReassignmentsResponse> {
+  listPartitionReassignments(r: RequestOf<'listPartitionReassignments'>, o?: CallOptions): Promise<ResponseOf<'listPartitionReassignments'>> {
     return this.#call('listPartitionReassignments', (c, co) => c.listPartitionReassignments(r, co), o);
   }
   describeQuorum(o?: CallOptions): Promise<DescribeQuorumResponse> {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CLUSTER_ID, isLogLevel, jsonLogger, parseVoters, stopOnSignals } from '@tributary/quorum';
+import { announceListening, jsonLogger, parseVoterArgs, stopOnSignals, VOTER_OPTIONS } from '@tributary/quorum';
 import { configSchemaFromDefs, parseConfigDefs } from './config-schema.ts';
 import { ControllerNode } from './node.ts';
 import type { ConfigSchema } from '@tributary/metadata';
@@ -25,19 +25,12 @@ function usage(message: string): never {
 
 const { values } = parseArgs({
   options: {
-    'node-id': { type: 'string' },
-    voters: { type: 'string' },
-    'data-dir': { type: 'string' },
-    listen: { type: 'string' },
-    'cluster-id': { type: 'string' },
-    'tick-ms': { type: 'string' },
-    'snapshot-interval': { type: 'string' },
+    ...VOTER_OPTIONS,
     'session-timeout-ms': { type: 'string' },
     'num-partitions': { type: 'string' },
     'default-replication-factor': { type: 'string' },
     'config-defs': { type: 'string' },
     'verify-images': { type: 'boolean' },
-    'log-level': { type: 'string' },
   },
   strict: true,
 });
@@ -50,18 +43,8 @@ function positiveInt(name: string, fallback: number | undefined, min = 1): numbe
   return n;
 }
 
-const nodeId = Number(values['node-id']);
-if (!Number.isSafeInteger(nodeId) || nodeId < 0) usage('--node-id must be a non-negative integer');
-if (!values.voters || !values['data-dir'] || !values.listen) usage('--voters, --data-dir and --listen are required');
-let voters: Map<number, string>;
-try {
-  voters = parseVoters(values.voters);
-} catch (err) {
-  usage((err as Error).message);
-}
+const { nodeId, voters, dataDir, listen, clusterId, level } = parseVoterArgs(values, usage);
 if (!voters.has(nodeId)) usage(`--node-id ${nodeId} is not among --voters`);
-const level = values['log-level'] ?? process.env['TRIB_LOG_LEVEL'] ?? 'info';
-if (!isLogLevel(level)) usage(`bad --log-level ${level}`);
 let configSchema: ConfigSchema | undefined;
 if (values['config-defs'] !== undefined) {
   try {
@@ -76,9 +59,9 @@ const logger = jsonLogger(level);
 const node = await ControllerNode.start({
   nodeId,
   voters,
-  listen: values.listen,
-  dataDir: values['data-dir'],
-  clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
+  listen,
+  dataDir,
+  clusterId,
   configSchema,
   settings: {
     brokerSessionTimeoutMs: positiveInt('session-timeout-ms', 9000),
@@ -91,6 +74,6 @@ const node = await ControllerNode.start({
   logger,
   onFatal: () => process.exit(1),
 });
-process.stdout.write(`${JSON.stringify({ event: 'listening', nodeId, port: node.port })}\n`);
+announceListening(nodeId, node.port);
 
 stopOnSignals(node, logger);

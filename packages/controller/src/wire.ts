@@ -9,35 +9,8 @@
  * `optional` fields as undefined; Kafka's nullable strings are `optional` here (null <-> absent).
  */
 import * as grpc from '@grpc/grpc-js';
-import type {
-  AllocateProducerIdsRequest,
-  AllocateProducerIdsResponse,
-  AlterConfigsRequest,
-  AlterConfigsResponse,
-  AlterPartitionRequest,
-  AlterPartitionResponse,
-  AlterPartitionReassignmentsRequest,
-  AlterPartitionReassignmentsResponse,
-  BrokerHeartbeatRequest,
-  BrokerHeartbeatResponse,
-  BrokerRegistrationRequest,
-  BrokerRegistrationResponse,
-  CreatePartitionsRequest,
-  CreatePartitionsResponse,
-  CreateTopicsRequest,
-  CreateTopicsResponse,
-  DeleteTopicsRequest,
-  DeleteTopicsResponse,
-  ElectLeadersRequest,
-  ElectLeadersResponse,
-  IncrementalAlterConfigsRequest,
-  ListPartitionReassignmentsRequest,
-  ListPartitionReassignmentsResponse,
-  UnregisterBrokerRequest,
-  UnregisterBrokerResponse,
-} from '@tributary/metadata';
 import { loadProto } from '@tributary/rpc';
-import type { ControllerStatus, DescribeQuorumResponse, FetchMetadataRequest, FetchMetadataResponse, ReplicaState } from './api.ts';
+import type { ControllerRequestMethod, ControllerStatus, DescribeQuorumResponse, ReplicaState, RequestOf, ResponseOf } from './api.ts';
 import { ControllerError } from './errors.ts';
 
 export const CONTROLLER_PROTO = 'tributary/controller/v1/controller.proto';
@@ -146,6 +119,9 @@ export interface MethodWire<Req, Res> {
   responseFromWire(wire: W): Res;
 }
 
+/** The wire of a ControllerApi method, typed by the method's own request and response. */
+type WireOf<M extends ControllerRequestMethod> = MethodWire<RequestOf<M>, ResponseOf<M>>;
+
 const identity = (x: object): W => x as W;
 
 function errorBody(w: W): { errorCode: number; errorMessage: string | null } {
@@ -154,7 +130,7 @@ function errorBody(w: W): { errorCode: number; errorMessage: string | null } {
 
 // ---------------------------------------------------------------- brokers
 
-export const registerBrokerWire: MethodWire<BrokerRegistrationRequest, BrokerRegistrationResponse> = {
+export const registerBrokerWire: WireOf<'registerBroker'> = {
   rpc: 'RegisterBroker',
   requestToWire: (r) => ({ brokerId: r.brokerId, incarnationId: r.incarnationId, listeners: r.listeners, rack: r.rack ?? undefined, features: r.features }),
   requestFromWire: (w, c) => ({
@@ -172,7 +148,7 @@ export const registerBrokerWire: MethodWire<BrokerRegistrationRequest, BrokerReg
   responseFromWire: (w) => ({ ...errorBody(w), brokerEpoch: num(w['brokerEpoch']) }),
 };
 
-export const brokerHeartbeatWire: MethodWire<BrokerHeartbeatRequest, BrokerHeartbeatResponse> = {
+export const brokerHeartbeatWire: WireOf<'brokerHeartbeat'> = {
   rpc: 'BrokerHeartbeat',
   requestToWire: identity,
   requestFromWire: (w, c) => ({
@@ -186,7 +162,7 @@ export const brokerHeartbeatWire: MethodWire<BrokerHeartbeatRequest, BrokerHeart
   responseFromWire: (w) => ({ ...errorBody(w), isCaughtUp: w['isCaughtUp'] === true, isFenced: w['isFenced'] === true, shouldShutDown: w['shouldShutDown'] === true }),
 };
 
-export const unregisterBrokerWire: MethodWire<UnregisterBrokerRequest, UnregisterBrokerResponse> = {
+export const unregisterBrokerWire: WireOf<'unregisterBroker'> = {
   rpc: 'UnregisterBroker',
   requestToWire: identity,
   requestFromWire: (w, c) => ({ brokerId: c.int32(w['brokerId'], 'broker_id') }),
@@ -194,7 +170,7 @@ export const unregisterBrokerWire: MethodWire<UnregisterBrokerRequest, Unregiste
   responseFromWire: errorBody,
 };
 
-export const alterPartitionWire: MethodWire<AlterPartitionRequest, AlterPartitionResponse> = {
+export const alterPartitionWire: WireOf<'alterPartition'> = {
   rpc: 'AlterPartition',
   requestToWire: identity,
   requestFromWire: (w, c) => ({
@@ -230,7 +206,7 @@ export const alterPartitionWire: MethodWire<AlterPartitionRequest, AlterPartitio
   }),
 };
 
-export const allocateProducerIdsWire: MethodWire<AllocateProducerIdsRequest, AllocateProducerIdsResponse> = {
+export const allocateProducerIdsWire: WireOf<'allocateProducerIds'> = {
   rpc: 'AllocateProducerIds',
   requestToWire: identity,
   requestFromWire: (w, c) => ({ brokerId: c.int32(w['brokerId'], 'broker_id'), brokerEpoch: c.int64(w['brokerEpoch'], 'broker_epoch') }),
@@ -238,7 +214,7 @@ export const allocateProducerIdsWire: MethodWire<AllocateProducerIdsRequest, All
   responseFromWire: (w) => ({ ...errorBody(w), producerIdStart: num(w['producerIdStart']), producerIdLen: num(w['producerIdLen']) }),
 };
 
-export const fetchMetadataWire: MethodWire<FetchMetadataRequest, FetchMetadataResponse> = {
+export const fetchMetadataWire: WireOf<'fetchMetadata'> = {
   rpc: 'FetchMetadata',
   requestToWire: (r) => ({ fromOffset: r.fromOffset, maxBytes: r.maxBytes, maxWaitMs: r.maxWaitMs, snapshot: r.snapshot ?? undefined, brokerId: r.brokerId }),
   requestFromWire: (w, c) => {
@@ -267,7 +243,7 @@ export const fetchMetadataWire: MethodWire<FetchMetadataRequest, FetchMetadataRe
 
 // ---------------------------------------------------------------- admin
 
-export const createTopicsWire: MethodWire<CreateTopicsRequest, CreateTopicsResponse> = {
+export const createTopicsWire: WireOf<'createTopics'> = {
   rpc: 'CreateTopics',
   requestToWire: (r) => ({
     topics: r.topics.map((t) => ({ ...t, configs: t.configs.map((cf) => ({ name: cf.name, value: cf.value ?? undefined })) })),
@@ -298,7 +274,7 @@ export const createTopicsWire: MethodWire<CreateTopicsRequest, CreateTopicsRespo
   }),
 };
 
-export const deleteTopicsWire: MethodWire<DeleteTopicsRequest, DeleteTopicsResponse> = {
+export const deleteTopicsWire: WireOf<'deleteTopics'> = {
   rpc: 'DeleteTopics',
   requestToWire: (r) => ({ topics: r.topics.map((t) => ({ name: t.name ?? undefined, topicId: t.topicId ?? undefined })) }),
   requestFromWire: (w, c) => ({
@@ -310,7 +286,7 @@ export const deleteTopicsWire: MethodWire<DeleteTopicsRequest, DeleteTopicsRespo
   }),
 };
 
-export const createPartitionsWire: MethodWire<CreatePartitionsRequest, CreatePartitionsResponse> = {
+export const createPartitionsWire: WireOf<'createPartitions'> = {
   rpc: 'CreatePartitions',
   requestToWire: (r) => ({
     topics: r.topics.map((t) => ({ name: t.name, count: t.count, hasAssignments: t.assignments !== null, assignments: t.assignments ?? [] })),
@@ -329,11 +305,11 @@ export const createPartitionsWire: MethodWire<CreatePartitionsRequest, CreatePar
   responseFromWire: (w) => ({ results: arr(w['results']).map((r) => ({ name: String(r['name'] ?? ''), ...errorBody(r) })) }),
 };
 
-const alterConfigsResponseFromWire = (w: W): AlterConfigsResponse => ({
+const alterConfigsResponseFromWire = (w: W): ResponseOf<'alterConfigs'> => ({
   responses: arr(w['responses']).map((r) => ({ resourceType: num(r['resourceType']), resourceName: String(r['resourceName'] ?? ''), ...errorBody(r) })),
 });
 
-export const incrementalAlterConfigsWire: MethodWire<IncrementalAlterConfigsRequest, AlterConfigsResponse> = {
+export const incrementalAlterConfigsWire: WireOf<'incrementalAlterConfigs'> = {
   rpc: 'IncrementalAlterConfigs',
   requestToWire: (r) => ({
     resources: r.resources.map((res) => ({ ...res, configs: res.configs.map((cf) => ({ name: cf.name, configOperation: cf.configOperation, value: cf.value ?? undefined })) })),
@@ -355,7 +331,7 @@ export const incrementalAlterConfigsWire: MethodWire<IncrementalAlterConfigsRequ
   responseFromWire: alterConfigsResponseFromWire,
 };
 
-export const alterConfigsWire: MethodWire<AlterConfigsRequest, AlterConfigsResponse> = {
+export const alterConfigsWire: WireOf<'alterConfigs'> = {
   rpc: 'AlterConfigs',
   requestToWire: (r) => ({
     resources: r.resources.map((res) => ({ ...res, configs: res.configs.map((cf) => ({ name: cf.name, value: cf.value ?? undefined })) })),
@@ -373,7 +349,7 @@ export const alterConfigsWire: MethodWire<AlterConfigsRequest, AlterConfigsRespo
   responseFromWire: alterConfigsResponseFromWire,
 };
 
-export const electLeadersWire: MethodWire<ElectLeadersRequest, ElectLeadersResponse> = {
+export const electLeadersWire: WireOf<'electLeaders'> = {
   rpc: 'ElectLeaders',
   requestToWire: (r) => ({ electionType: r.electionType, hasTopicPartitions: r.topicPartitions !== null, topicPartitions: r.topicPartitions ?? [] }),
   requestFromWire: (w, c) => {
@@ -392,7 +368,7 @@ export const electLeadersWire: MethodWire<ElectLeadersRequest, ElectLeadersRespo
   }),
 };
 
-export const alterPartitionReassignmentsWire: MethodWire<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
+export const alterPartitionReassignmentsWire: WireOf<'alterPartitionReassignments'> = {
   rpc: 'AlterPartitionReassignments',
   requestToWire: (r) => ({
     topics: r.topics.map((t) => ({
@@ -425,7 +401,7 @@ export const alterPartitionReassignmentsWire: MethodWire<AlterPartitionReassignm
   }),
 };
 
-export const listPartitionReassignmentsWire: MethodWire<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse> = {
+export const listPartitionReassignmentsWire: WireOf<'listPartitionReassignments'> = {
   rpc: 'ListPartitionReassignments',
   requestToWire: (r) => ({ hasTopics: r.topics !== null, topics: r.topics ?? [] }),
   requestFromWire: (w, c) => {

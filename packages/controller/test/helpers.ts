@@ -1,32 +1,10 @@
 /** Test plumbing: bounded waits, free ports, temp dirs, and a simulated broker (lifecycle + metadata follower). */
-import { createServer } from 'node:net';
 import type { ControllerApi } from '../src/api.ts';
 import { MetadataFollower, type MetadataListener } from '../src/follower.ts';
 import { BrokerLifecycle } from '../src/lifecycle.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  // Bounded by the deadline.
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+// Ports and bounded waits are the quorum package's test support, shared with its process tests.
+export { freePort, waitFor } from '@tributary/quorum/test-support';
 
 /** A broker as the controller sees it: registration + heartbeats, and a metadata follower feeding its offset. */
 export class SimBroker {

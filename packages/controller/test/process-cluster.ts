@@ -3,7 +3,7 @@
  * and the benchmark. Every wait is bounded.
  */
 import { decodeSnapshot, type MetadataImage } from '@tributary/metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { loopbackVoters, NodeProcesses, startAll, waitFor } from '@tributary/quorum/test-support';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import type { ControllerStatus } from '../src/api.ts';
 import { ControllerClient, type ControllerClientOptions } from '../src/client.ts';
 import type { ConfigDefs } from '../src/config-schema.ts';
-import { freePort, waitFor } from './helpers.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -24,19 +23,13 @@ export interface ControllerClusterOptions {
   verifyImages?: boolean;
 }
 
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderrTail: string[];
-}
-
 export class ControllerCluster {
   readonly dir: string;
   readonly addresses: Map<number, string>;
   readonly options: ControllerClusterOptions;
   /** For the test's own admin calls and describes. */
   readonly client: ControllerClient;
-  readonly #procs = new Map<number, Proc>();
+  readonly #procs = new NodeProcesses('controller');
   readonly #clients: ControllerClient[] = [];
 
   private constructor(dir: string, addresses: Map<number, string>, options: ControllerClusterOptions) {
@@ -47,18 +40,10 @@ export class ControllerCluster {
   }
 
   static async start(options: ControllerClusterOptions = {}): Promise<ControllerCluster> {
-    const size = options.size ?? 3;
-    const addresses = new Map<number, string>();
-    for (let id = 1; id <= size; id++) addresses.set(id, `127.0.0.1:${await freePort()}`);
+    const addresses = await loopbackVoters(options.size ?? 3);
     const cluster = new ControllerCluster(mkdtempSync(join(tmpdir(), 'trib-controller-')), addresses, options);
     if (options.configDefs) writeFileSync(join(cluster.dir, 'config-defs.json'), JSON.stringify(options.configDefs));
-    try {
-      await Promise.all([...addresses.keys()].map((id) => cluster.startNode(id)));
-    } catch (err) {
-      await cluster.close();
-      throw err;
-    }
-    return cluster;
+    return startAll(cluster);
   }
 
   get ids(): number[] {
@@ -77,56 +62,26 @@ export class ControllerCluster {
   }
 
   isRunning(id: number): boolean {
-    return this.#procs.has(id);
+    return this.#procs.isRunning(id);
   }
 
   async startNode(id: number): Promise<void> {
-    if (this.#procs.has(id)) throw new Error(`node ${id} is running`);
     const o = this.options;
     const args = [MAIN, '--node-id', String(id), '--voters', this.votersText, '--data-dir', join(this.dir, `node-${id}`), '--listen', this.addresses.get(id)!, '--log-level', o.logLevel ?? 'warn'];
     if (o.sessionTimeoutMs) args.push('--session-timeout-ms', String(o.sessionTimeoutMs));
     if (o.snapshotInterval !== undefined) args.push('--snapshot-interval', String(o.snapshotInterval));
     if (o.configDefs) args.push('--config-defs', join(this.dir, 'config-defs.json'));
     if (o.verifyImages ?? true) args.push('--verify-images');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderrTail: string[] = [];
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderrTail.push(chunk);
-      if (stderrTail.length > 50) stderrTail.shift();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    this.#procs.set(id, { child, exited, stderrTail });
-    void exited.then(() => {
-      if (this.#procs.get(id)?.child === child) this.#procs.delete(id);
-    });
-    let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`controller ${id} did not start within 15 s: ${stderrTail.join('')}`)), 15_000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('"event":"listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`controller ${id} exited with ${code} while starting: ${stderrTail.join('')}`));
-      });
-    });
+    await this.#procs.start(id, args);
   }
 
   /** kill -9 (or another signal) and wait for the exit. */
   async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.#procs.get(id);
-    if (!proc) return;
-    proc.child.kill(signal);
-    await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    this.#procs.delete(id);
+    await this.#procs.kill(id, signal);
   }
 
   stderr(id: number): string {
-    return this.#procs.get(id)?.stderrTail.join('') ?? '';
+    return this.#procs.stderr(id);
   }
 
   async describe(id: number, includeImage = false): Promise<ControllerStatus | null> {

@@ -8,3 +8,4 @@ export * from './records.ts';
 export { CompressionType, type CompressionTypeValue, type CompressionName, compress, decompress, compressionType } from './compression.ts';
 export { crc32c } from './crc32c.ts';
 export type * from './generated/types.ts';
+export * from './consumer-protocol.ts';

@@ -7,3 +7,4 @@ export * from './client.ts';
 export * from './client-service.ts';
 export * from './system.ts';
 export { stopOnSignals } from './shutdown.ts';
+export { VOTER_OPTIONS, parseVoterArgs, announceListening, type VoterArgs } from './voter-args.ts';

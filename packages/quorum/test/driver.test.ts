@@ -8,7 +8,7 @@ import { ProposalError } from '../src/driver.ts';
 import { QuorumNode } from '../src/node.ts';
 import type { StoredLogLimits } from '../src/stored-log.ts';
 import { encodeKvCommand } from '../src/state-machine.ts';
-import { freePort, waitFor } from './process-cluster.ts';
+import { freePort, waitFor } from './support.ts';
 
 let nodes: QuorumNode[] = [];
 

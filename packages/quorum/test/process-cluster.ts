@@ -2,39 +2,14 @@
  * A quorum of real `main.ts` processes on loopback (free ports, a temp data dir per node) for tests, the failover
  * measurement and the benchmark. Every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuorumClient, type NodeDescription } from '../src/client.ts';
+import { loopbackVoters, NodeProcesses, startAll, waitFor } from './support.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  // Bounded by the deadline.
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 export interface ProcessClusterOptions {
   size?: number;
@@ -44,18 +19,12 @@ export interface ProcessClusterOptions {
   clusterId?: string;
 }
 
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderrTail: string[];
-}
-
 export class ProcessCluster {
   readonly dir: string;
   readonly addresses: Map<number, string>;
   readonly client: QuorumClient;
   readonly options: ProcessClusterOptions;
-  readonly #procs = new Map<number, Proc>();
+  readonly #procs = new NodeProcesses('node');
 
   private constructor(dir: string, addresses: Map<number, string>, options: ProcessClusterOptions) {
     this.dir = dir;
@@ -65,17 +34,8 @@ export class ProcessCluster {
   }
 
   static async start(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-    const size = options.size ?? 3;
-    const addresses = new Map<number, string>();
-    for (let id = 1; id <= size; id++) addresses.set(id, `127.0.0.1:${await freePort()}`);
-    const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), 'trib-quorum-')), addresses, options);
-    try {
-      await Promise.all([...addresses.keys()].map((id) => cluster.startNode(id)));
-    } catch (err) {
-      await cluster.close();
-      throw err;
-    }
-    return cluster;
+    const addresses = await loopbackVoters(options.size ?? 3);
+    return startAll(new ProcessCluster(mkdtempSync(join(tmpdir(), 'trib-quorum-')), addresses, options));
   }
 
   get ids(): number[] {
@@ -87,55 +47,25 @@ export class ProcessCluster {
   }
 
   isRunning(id: number): boolean {
-    return this.#procs.has(id);
+    return this.#procs.isRunning(id);
   }
 
   async startNode(id: number): Promise<void> {
-    if (this.#procs.has(id)) throw new Error(`node ${id} is running`);
     const voters = [...this.addresses].map(([i, a]) => `${i}@${a}`).join(',');
     const args = [MAIN, '--node-id', String(id), '--voters', voters, '--data-dir', this.dataDir(id), '--listen', this.addresses.get(id)!, '--log-level', this.options.logLevel ?? 'warn'];
     if (this.options.snapshotInterval) args.push('--snapshot-interval', String(this.options.snapshotInterval));
     if (this.options.tickMs) args.push('--tick-ms', String(this.options.tickMs));
     if (this.options.clusterId) args.push('--cluster-id', this.options.clusterId);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderrTail: string[] = [];
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderrTail.push(chunk);
-      if (stderrTail.length > 50) stderrTail.shift();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    this.#procs.set(id, { child, exited, stderrTail });
-    exited.then(() => {
-      if (this.#procs.get(id)?.child === child) this.#procs.delete(id);
-    });
-    let stdout = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node ${id} did not start within 15 s: ${stderrTail.join('')}`)), 15_000);
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('"event":"listening"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`node ${id} exited with ${code} while starting: ${stderrTail.join('')}`));
-      });
-    });
+    await this.#procs.start(id, args);
   }
 
   /** kill -9 (or another signal) and wait for the exit. */
   async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.#procs.get(id);
-    if (!proc) return;
-    proc.child.kill(signal);
-    await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    this.#procs.delete(id);
+    await this.#procs.kill(id, signal);
   }
 
   stderr(id: number): string {
-    return this.#procs.get(id)?.stderrTail.join('') ?? '';
+    return this.#procs.stderr(id);
   }
 
   async describeAll(): Promise<Map<number, NodeDescription>> {

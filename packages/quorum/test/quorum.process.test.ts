@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QuorumCallError } from '../src/client.ts';
-import { ProcessCluster, waitFor } from './process-cluster.ts';
+import { ProcessCluster } from './process-cluster.ts';
+import { waitFor } from './support.ts';
 
 let cluster: ProcessCluster | null = null;
 

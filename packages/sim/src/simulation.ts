@@ -15,7 +15,8 @@
  * within a catch-up budget proportional to how far behind it is.
  */
 import { assert, seededRng, type Rng } from '@tributary/common';
-import { describeMessage, describeRole, RaftNode, type Entry, type Message, type QuorumStateData, type Ready, type Snapshot } from '@tributary/raft';
+import { describeMessage, describeRole, RaftNode, type Message, type Ready } from '@tributary/raft';
+import { applyWriteOp, writeOps, type DurableStore, type WriteOp } from './durable-store.ts';
 import { InvariantChecker, InvariantViolation } from './invariants.ts';
 import { SimNetwork } from './network.ts';
 import { decodeSnapshot, HashChainStateMachine } from './state-machine.ts';
@@ -63,12 +64,6 @@ export interface SimulationResult {
   traceTail: string[];
   stats: SimulationStats;
   config: string;
-}
-
-interface DurableStore {
-  quorumState: QuorumStateData | null;
-  snapshot: Snapshot | null;
-  entries: Entry[];
 }
 
 interface SimNode {
@@ -462,33 +457,7 @@ class Simulation {
   }
 
   #applyOp(n: SimNode, op: WriteOp): void {
-    const s = n.store;
-    switch (op.kind) {
-      case 'quorum':
-        s.quorumState = op.data;
-        this.#checker.onDurableEpoch(n.id, op.data.epoch);
-        break;
-      case 'install':
-        s.snapshot = op.snapshot;
-        s.entries = [];
-        break;
-      case 'snapshot': {
-        const end = op.snapshot.id.endOffset;
-        s.snapshot = op.snapshot;
-        s.entries = s.entries.filter((e) => e.offset >= end);
-        break;
-      }
-      case 'truncate':
-        s.entries = s.entries.filter((e) => e.offset < op.offset);
-        break;
-      case 'append': {
-        const last = s.entries[s.entries.length - 1];
-        const expected = last ? last.offset + 1 : (s.snapshot?.id.endOffset ?? 0);
-        assert(op.entry.offset === expected, () => `n${n.id}: durable append at ${op.entry.offset}, expected ${expected}`);
-        s.entries.push(op.entry);
-        break;
-      }
-    }
+    applyWriteOp(n.store, op, `n${n.id}`, (epoch) => this.#checker.onDurableEpoch(n.id, epoch));
   }
 
   #checkAll(): void {
@@ -558,24 +527,6 @@ class Simulation {
     this.#checkAll();
   }
 
-}
-
-type WriteOp =
-  | { kind: 'quorum'; data: QuorumStateData }
-  | { kind: 'install'; snapshot: Snapshot }
-  | { kind: 'snapshot'; snapshot: Snapshot }
-  | { kind: 'truncate'; offset: number }
-  | { kind: 'append'; entry: Entry };
-
-/** A Ready's writes in the order the driver must make them durable. */
-function writeOps(rd: Ready): WriteOp[] {
-  const ops: WriteOp[] = [];
-  if (rd.persistQuorumState) ops.push({ kind: 'quorum', data: rd.persistQuorumState });
-  if (rd.installSnapshot) ops.push({ kind: 'install', snapshot: rd.installSnapshot });
-  if (rd.persistSnapshot) ops.push({ kind: 'snapshot', snapshot: rd.persistSnapshot });
-  if (rd.truncateTo !== null) ops.push({ kind: 'truncate', offset: rd.truncateTo });
-  for (const entry of rd.appendEntries) ops.push({ kind: 'append', entry });
-  return ops;
 }
 
 export type { Message };

@@ -15,34 +15,17 @@
  */
 import { assert } from '@tributary/common';
 import type { FileSystem } from './fs/file-system.ts';
+import { IndexEntries, SegmentIndex } from './index-file.ts';
 
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 
-export class OffsetIndex {
-  readonly baseOffset: number;
-  readonly maxEntries: number;
-  path: string;
-  #buf: Buffer;
-  #entries: number;
-  /** Entries already written to the file (durable once the next sync returns). */
-  #diskEntries: number;
-  /** The file may hold more than #diskEntries entries (after a truncation) and must be cut first. */
-  #diskTruncatePending = false;
-
-  private constructor(path: string, baseOffset: number, maxEntries: number, buf: Buffer, entries: number, diskEntries: number) {
-    assert(maxEntries > 0, 'offset index maxEntries must be positive');
-    this.path = path;
-    this.baseOffset = baseOffset;
-    this.maxEntries = maxEntries;
-    this.#buf = buf;
-    this.#entries = entries;
-    this.#diskEntries = diskEntries;
+export class OffsetIndex extends SegmentIndex {
+  private constructor(path: string, baseOffset: number, file: IndexEntries) {
+    super(path, baseOffset, file);
   }
 
   static empty(path: string, baseOffset: number, maxEntries: number): OffsetIndex {
-    const index = new OffsetIndex(path, baseOffset, maxEntries, Buffer.alloc(64 * OFFSET_INDEX_ENTRY_BYTES), 0, 0);
-    index.#diskTruncatePending = true; // whatever file is there is stale
-    return index;
+    return new OffsetIndex(path, baseOffset, IndexEntries.empty(OFFSET_INDEX_ENTRY_BYTES, maxEntries));
   }
 
   /**
@@ -50,48 +33,37 @@ export class OffsetIndex {
    * (wrong size, entries out of order, positions past the log) so the caller rebuilds it.
    */
   static async load(fs: FileSystem, path: string, baseOffset: number, maxEntries: number, logSizeBytes: number): Promise<OffsetIndex | null> {
-    if (!(await fs.exists(path))) return null;
-    const bytes = await fs.readFile(path);
-    if (bytes.length % OFFSET_INDEX_ENTRY_BYTES !== 0) return null;
-    const entries = bytes.length / OFFSET_INDEX_ENTRY_BYTES;
-    if (entries > maxEntries) return null;
-    let prevRelative = -1;
-    let prevPosition = -1;
-    for (let i = 0; i < entries; i++) {
-      const relative = bytes.readInt32BE(i * 8);
-      const position = bytes.readInt32BE(i * 8 + 4);
-      if (relative <= prevRelative || position <= prevPosition || position >= logSizeBytes) return null;
-      prevRelative = relative;
-      prevPosition = position;
-    }
-    const buf = Buffer.alloc(Math.max(bytes.length, 64 * OFFSET_INDEX_ENTRY_BYTES));
-    bytes.copy(buf);
-    return new OffsetIndex(path, baseOffset, maxEntries, buf, entries, entries);
-  }
-
-  get entries(): number {
-    return this.#entries;
-  }
-
-  get isFull(): boolean {
-    return this.#entries >= this.maxEntries;
+    const file = await IndexEntries.load(fs, path, OFFSET_INDEX_ENTRY_BYTES, maxEntries, (bytes, count) => {
+      let prevRelative = -1;
+      let prevPosition = -1;
+      for (let i = 0; i < count; i++) {
+        const relative = bytes.readInt32BE(i * 8);
+        const position = bytes.readInt32BE(i * 8 + 4);
+        if (relative <= prevRelative || position <= prevPosition || position >= logSizeBytes) return false;
+        prevRelative = relative;
+        prevPosition = position;
+      }
+      return true;
+    });
+    return file === null ? null : new OffsetIndex(path, baseOffset, file);
   }
 
   get sizeInBytes(): number {
-    return this.#entries * OFFSET_INDEX_ENTRY_BYTES;
+    return this.file.count * OFFSET_INDEX_ENTRY_BYTES;
   }
 
   #offsetAt(i: number): number {
-    return this.baseOffset + this.#buf.readInt32BE(i * 8);
+    return this.baseOffset + this.file.bytes.readInt32BE(i * 8);
   }
 
   #positionAt(i: number): number {
-    return this.#buf.readInt32BE(i * 8 + 4);
+    return this.file.bytes.readInt32BE(i * 8 + 4);
   }
 
   lastEntry(): { offset: number; position: number } {
-    if (this.#entries === 0) return { offset: this.baseOffset, position: 0 };
-    return { offset: this.#offsetAt(this.#entries - 1), position: this.#positionAt(this.#entries - 1) };
+    const count = this.file.count;
+    if (count === 0) return { offset: this.baseOffset, position: 0 };
+    return { offset: this.#offsetAt(count - 1), position: this.#positionAt(count - 1) };
   }
 
   append(offset: number, position: number): void {
@@ -99,70 +71,31 @@ export class OffsetIndex {
     const relative = offset - this.baseOffset;
     assert(relative >= 0 && relative <= 0x7fffffff, () => `offset ${offset} out of range for index base ${this.baseOffset}`);
     assert(position >= 0 && position <= 0x7fffffff, () => `position ${position} out of int32 range`);
-    if (this.#entries > 0) {
+    if (this.file.count > 0) {
       const last = this.lastEntry();
       assert(offset > last.offset && position > last.position, () => `index entries must increase: ${offset}@${position} after ${last.offset}@${last.position}`);
     }
-    if ((this.#entries + 1) * 8 > this.#buf.length) {
-      const next = Buffer.alloc(this.#buf.length * 2);
-      this.#buf.copy(next, 0, 0, this.#entries * 8);
-      this.#buf = next;
-    }
-    this.#buf.writeInt32BE(relative, this.#entries * 8);
-    this.#buf.writeInt32BE(position, this.#entries * 8 + 4);
-    this.#entries++;
+    this.file.append((buf, at) => {
+      buf.writeInt32BE(relative, at);
+      buf.writeInt32BE(position, at + 4);
+    });
   }
 
   /** Largest entry with offset <= target (or the segment start), and the position of the next entry (or -1). */
   lookup(offset: number): { offset: number; position: number; nextPosition: number } {
-    let lo = 0;
-    let hi = this.#entries - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#offsetAt(mid) <= offset) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    const nextPosition = found + 1 < this.#entries ? this.#positionAt(found + 1) : -1;
+    const found = this.file.lastWhere((i) => this.#offsetAt(i) <= offset);
+    const nextPosition = found + 1 < this.file.count ? this.#positionAt(found + 1) : -1;
     if (found < 0) return { offset: this.baseOffset, position: 0, nextPosition };
     return { offset: this.#offsetAt(found), position: this.#positionAt(found), nextPosition };
   }
 
   /** Drops every entry with offset >= `offset`. */
   truncateTo(offset: number): void {
-    let keep = this.#entries;
-    // Bounded by the entry count.
-    while (keep > 0 && this.#offsetAt(keep - 1) >= offset) keep--;
-    this.truncateToEntries(keep);
+    // Entry offsets strictly increase, so the ones below `offset` are a prefix.
+    this.truncateToEntries(this.file.lastWhere((i) => this.#offsetAt(i) < offset) + 1);
   }
 
   truncateToEntries(keep: number): void {
-    assert(keep >= 0 && keep <= this.#entries, 'truncateToEntries out of range');
-    this.#entries = keep;
-    if (keep < this.#diskEntries) {
-      this.#diskEntries = keep;
-      this.#diskTruncatePending = true;
-    }
-  }
-
-  /** Writes entries not yet on disk and fsyncs the file. */
-  async flush(fs: FileSystem): Promise<void> {
-    if (this.#diskEntries === this.#entries && !this.#diskTruncatePending) return;
-    const handle = await fs.open(this.path, 'create');
-    try {
-      if (this.#diskTruncatePending) await handle.truncate(this.#diskEntries * 8);
-      if (this.#entries > this.#diskEntries) {
-        await handle.write(this.#buf.subarray(this.#diskEntries * 8, this.#entries * 8), this.#diskEntries * 8);
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    this.#diskEntries = this.#entries;
-    this.#diskTruncatePending = false;
+    this.file.truncateToEntries(keep);
   }
 }

@@ -1,6 +1,6 @@
 import { assert, ManualClock, seededRng, type Timer, type TimerHandle } from '@tributary/common';
+import { encodeSubscription } from '@tributary/protocol';
 import { GroupCoordinator, type GroupConfig } from '../../src/group/index.ts';
-import { encodeConsumerSubscription } from '../../src/group/consumer-protocol.ts';
 import type { JoinGroupRequest, JoinGroupResponse, RequestContext, SyncGroupResponse } from '../../src/group/messages.ts';
 import { InMemoryGroupStore } from '../../src/group/store.ts';
 
@@ -99,7 +99,7 @@ export function track<T>(promise: Promise<T>): { readonly done: boolean; readonl
   };
 }
 
-export const subscription = (...topics: string[]): Buffer => encodeConsumerSubscription(topics);
+export const subscription = (...topics: string[]): Buffer => encodeSubscription({ topics });
 
 export function joinRequest(groupId: string, memberId = '', overrides: Partial<JoinGroupRequest> = {}): JoinGroupRequest {
   return {

@@ -239,7 +239,7 @@ describe('static membership', () => {
   it('a static member that leaves by instance id is removed and the group rebalances', async () => {
     const h = await harness();
     await stableGroup(h, G, 2, [{ groupInstanceId: 'host-1' }, { groupInstanceId: 'host-2' }]);
-    const leave = await h.coordinator.leaveGroup(4, { groupId: G, memberId: '', members: [{ memberId: '', groupInstanceId: 'host-2' }, { memberId: '', groupInstanceId: 'host-9' }] }, ctx);
+    const leave = await h.coordinator.leaveGroup(4, { groupId: G, memberId: '', members: [{ memberId: '', groupInstanceId: 'host-2', reason: null }, { memberId: '', groupInstanceId: 'host-9', reason: null }] }, ctx);
     expect(leave.members.map((m) => m.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(h.coordinator.inspectGroup(G)?.members.map((m) => m.groupInstanceId)).toEqual(['host-1']);
     expect(h.coordinator.inspectGroup(G)?.state).toBe('PreparingRebalance');
@@ -284,7 +284,7 @@ describe('member and generation checks', () => {
     const [a, b, c] = await stableGroup(h, G, 3);
     const v0 = await h.coordinator.leaveGroup(0, { groupId: G, memberId: a!.memberId, members: [] }, ctx);
     expect(v0.errorCode).toBe(ErrorCode.NONE);
-    const v3 = await h.coordinator.leaveGroup(3, { groupId: G, memberId: '', members: [{ memberId: b!.memberId, groupInstanceId: null }, { memberId: c!.memberId, groupInstanceId: null }] }, ctx);
+    const v3 = await h.coordinator.leaveGroup(3, { groupId: G, memberId: '', members: [{ memberId: b!.memberId, groupInstanceId: null, reason: null }, { memberId: c!.memberId, groupInstanceId: null, reason: null }] }, ctx);
     expect(v3.errorCode).toBe(ErrorCode.NONE);
     expect(v3.members.map((m) => m.errorCode)).toEqual([ErrorCode.NONE, ErrorCode.NONE]);
     const group = h.coordinator.inspectGroup(G);

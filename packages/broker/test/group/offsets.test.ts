@@ -58,9 +58,9 @@ describe('OffsetCommit and OffsetFetch', () => {
     await h.coordinator.offsetCommit(8, commitRequest('g1', [['t', 0, 10]]), ctx);
     await h.coordinator.offsetCommit(8, commitRequest('g2', [['t', 0, 20], ['u', 3, 30]]), ctx);
     const r = await h.coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: false, groups: [
-      { groupId: 'g1', topics: [{ name: 't', partitionIndexes: [0, 1] }] },
-      { groupId: 'g2', topics: null },
-      { groupId: 'g3', topics: null },
+      { groupId: 'g1', memberId: null, memberEpoch: -1, topics: [{ name: 't', partitionIndexes: [0, 1] }] },
+      { groupId: 'g2', memberId: null, memberEpoch: -1, topics: null },
+      { groupId: 'g3', memberId: null, memberEpoch: -1, topics: null },
     ] }, ctx);
     expect(r.groups.map((g) => [g.groupId, g.errorCode, g.topics.flatMap((t) => t.partitions.map((p) => `${t.name}-${p.partitionIndex}=${p.committedOffset}`))])).toEqual([
       ['g1', 0, ['t-0=10', 't-1=-1']],
@@ -119,7 +119,7 @@ describe('OffsetCommit and OffsetFetch', () => {
   it('requireStable reports a commit still being written as UNSTABLE_OFFSET_COMMIT', async () => {
     const h = await harness();
     const commit = track(h.coordinator.offsetCommit(8, commitRequest(G, [['t', 0, 1]]), ctx));
-    const stable = await h.coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: true, groups: [{ groupId: G, topics: [{ name: 't', partitionIndexes: [0] }] }] }, ctx);
+    const stable = await h.coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: true, groups: [{ groupId: G, memberId: null, memberEpoch: -1, topics: [{ name: 't', partitionIndexes: [0] }] }] }, ctx);
     expect(stable.groups[0]!.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNSTABLE_OFFSET_COMMIT);
     await flush();
     expect(commit.done).toBe(true);
@@ -142,7 +142,7 @@ describe('OffsetCommit and OffsetFetch', () => {
     // A consumer group that went Empty when its last member left.
     const [a] = await stableGroup(h, 'consumers', 1);
     await h.coordinator.offsetCommit(8, commitRequest('consumers', [['t', 0, 5]], { generationId: 1, memberId: a!.memberId }), ctx);
-    await h.coordinator.leaveGroup(3, { groupId: 'consumers', memberId: '', members: [{ memberId: a!.memberId, groupInstanceId: null }] }, ctx);
+    await h.coordinator.leaveGroup(3, { groupId: 'consumers', memberId: '', members: [{ memberId: a!.memberId, groupInstanceId: null, reason: null }] }, ctx);
     expect(h.coordinator.inspectGroup('consumers')?.state).toBe('Empty');
 
     h.timer.advance(60_000);

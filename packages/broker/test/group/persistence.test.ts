@@ -32,7 +32,7 @@ describe('persistence in __consumer_offsets', () => {
     before.coordinator.close();
 
     const after = await harness({}, store);
-    const fetched = await after.coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: true, groups: [{ groupId: G, topics: null }, { groupId: 'standalone', topics: null }, { groupId: 'deleted', topics: null }] }, ctx);
+    const fetched = await after.coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: true, groups: [{ groupId: G, memberId: null, memberEpoch: -1, topics: null }, { groupId: 'standalone', memberId: null, memberEpoch: -1, topics: null }, { groupId: 'deleted', memberId: null, memberEpoch: -1, topics: null }] }, ctx);
     expect(fetched.groups).toEqual([
       {
         groupId: G,
@@ -119,13 +119,13 @@ describe('persistence in __consumer_offsets', () => {
     await flush();
     expect((await coordinator.heartbeat(4, { groupId: G, memberId: 'm', generationId: 1, groupInstanceId: null }, ctx)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect((await coordinator.joinGroup(5, joinRequest(G), ctx)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-    const fetchDuring = await coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: false, groups: [{ groupId: G, topics: null }] }, ctx);
+    const fetchDuring = await coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: false, groups: [{ groupId: G, memberId: null, memberEpoch: -1, topics: null }] }, ctx);
     expect(fetchDuring.groups[0]!.errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect((await coordinator.listGroups(4, { statesFilter: [], typesFilter: [] }, ctx)).errorCode).toBe(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
     expect((await coordinator.joinGroup(5, joinRequest(otherGroup), ctx)).errorCode).toBe(ErrorCode.NOT_COORDINATOR);
     release();
     await loading;
-    const fetched = await coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: false, groups: [{ groupId: G, topics: null }] }, ctx);
+    const fetched = await coordinator.offsetFetch(8, { groupId: '', topics: null, requireStable: false, groups: [{ groupId: G, memberId: null, memberEpoch: -1, topics: null }] }, ctx);
     expect(fetched.groups[0]!.topics[0]!.partitions[0]!.committedOffset).toBe(9);
     expect((await coordinator.listGroups(4, { statesFilter: [], typesFilter: [] }, ctx)).errorCode).toBe(ErrorCode.NONE);
   });

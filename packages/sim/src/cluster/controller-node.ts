@@ -8,14 +8,9 @@
  */
 import { assert, seededRng, type Clock, type Rng, type Timer } from '@tributary/common';
 import { QuorumController, type QuorumControllerOptions } from '@tributary/controller';
-import { RaftNode, type Entry, type Message, type QuorumStateData, type Ready, type RoleInfo, type Snapshot } from '@tributary/raft';
+import { RaftNode, type Entry, type Message, type Ready, type RoleInfo, type Snapshot } from '@tributary/raft';
+import { applyWriteOp, writeOps, type DurableStore, type WriteOp } from '../durable-store.ts';
 import { HashChainStateMachine } from '../state-machine.ts';
-
-export interface DurableStore {
-  quorumState: QuorumStateData | null;
-  snapshot: Snapshot | null;
-  entries: Entry[];
-}
 
 /** What a controller node needs from the simulation around it. */
 export interface ControllerHost {
@@ -165,24 +160,6 @@ export class SimDriver {
   }
 }
 
-export type WriteOp =
-  | { kind: 'quorum'; data: QuorumStateData }
-  | { kind: 'install'; snapshot: Snapshot }
-  | { kind: 'snapshot'; snapshot: Snapshot }
-  | { kind: 'truncate'; offset: number }
-  | { kind: 'append'; entry: Entry };
-
-/** A Ready's writes in the order the driver must make them durable. */
-export function writeOps(rd: Ready): WriteOp[] {
-  const ops: WriteOp[] = [];
-  if (rd.persistQuorumState) ops.push({ kind: 'quorum', data: rd.persistQuorumState });
-  if (rd.installSnapshot) ops.push({ kind: 'install', snapshot: rd.installSnapshot });
-  if (rd.persistSnapshot) ops.push({ kind: 'snapshot', snapshot: rd.persistSnapshot });
-  if (rd.truncateTo !== null) ops.push({ kind: 'truncate', offset: rd.truncateTo });
-  for (const entry of rd.appendEntries) ops.push({ kind: 'append', entry });
-  return ops;
-}
-
 export interface ControllerNodeConfig {
   readonly id: number;
   readonly voters: readonly number[];
@@ -322,32 +299,6 @@ export class ControllerNode {
   }
 
   applyOp(host: ControllerHost, op: WriteOp): void {
-    const s = this.store;
-    switch (op.kind) {
-      case 'quorum':
-        s.quorumState = op.data;
-        host.onDurableEpoch(this.id, op.data.epoch);
-        break;
-      case 'install':
-        s.snapshot = op.snapshot;
-        s.entries = [];
-        break;
-      case 'snapshot': {
-        const end = op.snapshot.id.endOffset;
-        s.snapshot = op.snapshot;
-        s.entries = s.entries.filter((e) => e.offset >= end);
-        break;
-      }
-      case 'truncate':
-        s.entries = s.entries.filter((e) => e.offset < op.offset);
-        break;
-      case 'append': {
-        const last = s.entries[s.entries.length - 1];
-        const expected = last ? last.offset + 1 : (s.snapshot?.id.endOffset ?? 0);
-        assert(op.entry.offset === expected, () => `controller ${this.id}: durable append at ${op.entry.offset}, expected ${expected}`);
-        s.entries.push(op.entry);
-        break;
-      }
-    }
+    applyWriteOp(this.store, op, `controller ${this.id}`, (epoch) => host.onDurableEpoch(this.id, epoch));
   }
 }
