@@ -1,7 +1,8 @@
 """Produce N records of SIZE bytes as fast as librdkafka allows; print one JSON line with throughput and the
 per-record latency (produce() call to delivery report) percentiles.
 
-usage: latency_producer.py BOOTSTRAP TOPIC N SIZE ACKS
+usage: latency_producer.py BOOTSTRAP TOPIC N SIZE ACKS [IDEMPOTENCE]
+IDEMPOTENCE: 1 or 0 (default: 1 with acks=all, else 0).
 """
 import json
 import sys
@@ -10,13 +11,14 @@ import time
 from confluent_kafka import Producer
 
 bootstrap, topic, n, size, acks = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+idempotence = sys.argv[6] == '1' if len(sys.argv) > 6 else acks == 'all'
 producer = Producer({
     'bootstrap.servers': bootstrap,
     'acks': acks,
     'linger.ms': 5,
     'batch.size': 262144,
     'queue.buffering.max.messages': 200000,
-    'enable.idempotence': acks == 'all',
+    'enable.idempotence': idempotence,
 })
 payload = b'x' * size
 latencies = []
@@ -54,7 +56,7 @@ def pct(p):
 
 
 print(json.dumps({
-    'acks': acks, 'records': len(latencies), 'errors': errors, 'seconds': round(elapsed, 3),
+    'acks': acks, 'idempotence': idempotence, 'records': len(latencies), 'errors': errors, 'seconds': round(elapsed, 3),
     'records_per_s': round(len(latencies) / elapsed), 'mb_per_s': round(len(latencies) * size / elapsed / 1e6, 1),
     'p50_ms': pct(0.5), 'p99_ms': pct(0.99),
 }))
