@@ -182,3 +182,34 @@ export class TributaryNode {
     if (this.ownsDataDir && process.env.TRIB_KEEP_DATA === undefined) rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Nodes 1..count, each broker and controller (a combined cluster) on loopback: clients on one free port per node,
+ * the quorum on another. `overrides` (for every node) come last, so a test may change any of these keys.
+ */
+export async function startCombinedNodes(count: number, overrides: Record<string, string> = {}): Promise<TributaryNode[]> {
+  const ids = Array.from({ length: count }, (_, i) => i + 1);
+  const clientPorts: number[] = [];
+  const controllerPorts: number[] = [];
+  for (const _ of ids) {
+    clientPorts.push(await freePort());
+    controllerPorts.push(await freePort());
+  }
+  const voters = ids.map((id) => `${id}@127.0.0.1:${controllerPorts[id - 1]}`).join(',');
+  return Promise.all(
+    ids.map((id) =>
+      TributaryNode.start({
+        port: clientPorts[id - 1],
+        overrides: {
+          'node.id': String(id),
+          'process.roles': 'broker,controller',
+          listeners: `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]},CONTROLLER://127.0.0.1:${controllerPorts[id - 1]}`,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]}`,
+          'controller.listener.names': 'CONTROLLER',
+          'controller.quorum.voters': voters,
+          ...overrides,
+        },
+      }),
+    ),
+  );
+}

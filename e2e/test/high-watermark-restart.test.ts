@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection } from '@tributary/client';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
-import { freePort, TributaryNode } from '../support/node.ts';
+import { startCombinedNodes, TributaryNode } from '../support/node.ts';
 import { sleep } from '../support/process.ts';
 import { waitFor as waitUntil } from '../support/wait.ts';
 
@@ -103,30 +103,14 @@ async function fetchHighWatermark(conn: KafkaConnection): Promise<{ errorCode: n
 }
 
 beforeAll(async () => {
-  const clientPorts = [await freePort(), await freePort(), await freePort()];
-  const controllerPorts = [await freePort(), await freePort(), await freePort()];
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  const started = await Promise.all(
-    [1, 2, 3].map((id) =>
-      TributaryNode.start({
-        port: clientPorts[id - 1],
-        overrides: {
-          'node.id': String(id),
-          'process.roles': 'broker,controller',
-          listeners: `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]},CONTROLLER://127.0.0.1:${controllerPorts[id - 1]}`,
-          'advertised.listeners': `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]}`,
-          'controller.listener.names': 'CONTROLLER',
-          'controller.quorum.voters': voters,
-          'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
-          'broker.heartbeat.interval.ms': '500',
-          'replica.lag.time.max.ms': '3000',
-          'replica.high.watermark.checkpoint.interval.ms': String(CHECKPOINT_INTERVAL_MS),
-          'offsets.topic.replication.factor': '3',
-          'offsets.topic.num.partitions': '1',
-        },
-      }),
-    ),
-  );
+  const started = await startCombinedNodes(3, {
+    'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
+    'broker.heartbeat.interval.ms': '500',
+    'replica.lag.time.max.ms': '3000',
+    'replica.high.watermark.checkpoint.interval.ms': String(CHECKPOINT_INTERVAL_MS),
+    'offsets.topic.replication.factor': '3',
+    'offsets.topic.num.partitions': '1',
+  });
   nodes.push(...started);
   bootstrap = nodes.map((n) => n.bootstrap).join(',');
 }, 180_000);

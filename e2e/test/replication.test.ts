@@ -12,7 +12,7 @@ import { silentLogger } from '@tributary/common';
 import { ApiKey } from '@tributary/protocol';
 import { NodeFileSystem, PartitionLog, defaultLogConfig } from '@tributary/storage';
 import { runOk } from '../support/kcat.ts';
-import { freePort, TributaryNode } from '../support/node.ts';
+import { startCombinedNodes, TributaryNode } from '../support/node.ts';
 import { Background, sleep } from '../support/process.ts';
 import { python, pythonDir } from '../support/python.ts';
 import { waitFor as waitUntil } from '../support/wait.ts';
@@ -56,29 +56,13 @@ const healthy = async (): Promise<boolean> => {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'trib-replication-'));
-  const clientPorts = [await freePort(), await freePort(), await freePort()];
-  const controllerPorts = [await freePort(), await freePort(), await freePort()];
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  const started = await Promise.all(
-    [1, 2, 3].map((id) =>
-      TributaryNode.start({
-        port: clientPorts[id - 1],
-        overrides: {
-          'node.id': String(id),
-          'process.roles': 'broker,controller',
-          listeners: `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]},CONTROLLER://127.0.0.1:${controllerPorts[id - 1]}`,
-          'advertised.listeners': `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]}`,
-          'controller.listener.names': 'CONTROLLER',
-          'controller.quorum.voters': voters,
-          'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
-          'broker.heartbeat.interval.ms': '500',
-          'replica.lag.time.max.ms': '3000',
-          'offsets.topic.replication.factor': '3',
-          'offsets.topic.num.partitions': '3',
-        },
-      }),
-    ),
-  );
+  const started = await startCombinedNodes(3, {
+    'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
+    'broker.heartbeat.interval.ms': '500',
+    'replica.lag.time.max.ms': '3000',
+    'offsets.topic.replication.factor': '3',
+    'offsets.topic.num.partitions': '3',
+  });
   nodes.push(...started);
   bootstrap = nodes.map((n) => n.bootstrap).join(',');
   client = new KafkaClient({ bootstrapServers: bootstrap, requestTimeoutMs: 15_000 });

@@ -13,7 +13,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { KafkaClient, KafkaConnection } from '../../packages/client/src/index.ts';
 import { ApiKey } from '../../packages/protocol/src/index.ts';
-import { freePort, TributaryNode } from '../../e2e/support/node.ts';
+import { startCombinedNodes, TributaryNode } from '../../e2e/support/node.ts';
 
 const records = Number(process.argv[2] ?? 100_000);
 const failoverRuns = Number(process.argv[3] ?? 20);
@@ -41,25 +41,10 @@ function produce(bootstrap: string, topic: string, acks: string, idempotence = a
 }
 
 async function cluster(): Promise<TributaryNode[]> {
-  const clientPorts = [await freePort(), await freePort(), await freePort()];
-  const controllerPorts = [await freePort(), await freePort(), await freePort()];
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  return Promise.all(
-    [1, 2, 3].map((id) =>
-      TributaryNode.start({
-        port: clientPorts[id - 1],
-        overrides: {
-          'node.id': String(id),
-          listeners: `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]},CONTROLLER://127.0.0.1:${controllerPorts[id - 1]}`,
-          'advertised.listeners': `PLAINTEXT://127.0.0.1:${clientPorts[id - 1]}`,
-          'controller.listener.names': 'CONTROLLER',
-          'controller.quorum.voters': voters,
-          'broker.session.timeout.ms': '3000',
-          'broker.heartbeat.interval.ms': '500',
-        },
-      }),
-    ),
-  );
+  return startCombinedNodes(3, {
+    'broker.session.timeout.ms': '3000',
+    'broker.heartbeat.interval.ms': '500',
+  });
 }
 
 async function partition0(nodes: TributaryNode[], topic: string): Promise<{ leaderId: number; isrNodes: number[] } | null> {
