@@ -213,3 +213,30 @@ export async function startCombinedNodes(count: number, overrides: Record<string
     ),
   );
 }
+
+/**
+ * `controllerCount` controller-only nodes (ids 1..controllerCount, the quorum) and one broker-only node per entry of
+ * `brokers` (its id, and overrides of its own such as `broker.rack`) on loopback. `overrides` go to every node, after
+ * the listener settings and before a broker's own.
+ */
+export async function startSplitCluster(
+  controllerCount: number,
+  brokers: readonly { id: number; overrides?: Record<string, string> }[],
+  overrides: Record<string, string> = {},
+): Promise<{ controllers: TributaryNode[]; brokers: TributaryNode[] }> {
+  const controllerPorts: number[] = [];
+  for (let i = 0; i < controllerCount; i++) controllerPorts.push(await freePort());
+  const common = {
+    'controller.quorum.voters': controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(','),
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    ...overrides,
+  };
+  const started = await Promise.all([
+    ...controllerPorts.map((port, i) =>
+      TributaryNode.start({ port, overrides: { ...common, 'node.id': String(i + 1), 'process.roles': 'controller', listeners: `CONTROLLER://127.0.0.1:${port}`, 'advertised.listeners': '' } }),
+    ),
+    ...brokers.map((b) => TributaryNode.start({ overrides: { ...common, 'node.id': String(b.id), 'process.roles': 'broker', ...b.overrides } })),
+  ]);
+  return { controllers: started.slice(0, controllerCount), brokers: started.slice(controllerCount) };
+}

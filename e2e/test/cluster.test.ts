@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient, KafkaConnection, OffsetSpec } from '@tributary/client';
 import { ApiKey } from '@tributary/protocol';
 import { runOk, run } from '../support/kcat.ts';
-import { freePort, TributaryNode, tribBin } from '../support/node.ts';
+import { startSplitCluster, TributaryNode, tribBin } from '../support/node.ts';
 import { waitFor } from '../support/wait.ts';
 
 const SESSION_TIMEOUT_MS = 3000;
@@ -40,26 +40,15 @@ async function trib(args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  const controllerPorts = [await freePort(), await freePort(), await freePort()];
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  const common = {
-    'controller.quorum.voters': voters,
-    'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+  const started = await startSplitCluster(3, [4, 5, 6].map((id) => ({ id, overrides: { 'broker.rack': `rack-${id % 2}` } })), {
     'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
     'broker.heartbeat.interval.ms': '500',
     'replica.lag.time.max.ms': '1500',
     'offsets.topic.replication.factor': '3',
     'offsets.topic.num.partitions': '6',
-  };
-  const started = await Promise.all([
-    ...controllerPorts.map((port, i) =>
-      TributaryNode.start({ port, overrides: { ...common, 'node.id': String(i + 1), 'process.roles': 'controller', listeners: `CONTROLLER://127.0.0.1:${port}`, 'advertised.listeners': '' } }),
-    ),
-    ...[4, 5, 6].map((id) => TributaryNode.start({ overrides: { ...common, 'node.id': String(id), 'process.roles': 'broker', 'broker.rack': `rack-${id % 2}` } })),
-  ]);
-  controllers.push(...started.slice(0, 3));
-  brokers.push(...started.slice(3));
+  });
+  controllers.push(...started.controllers);
+  brokers.push(...started.brokers);
   bootstrap = brokers.map((b) => b.bootstrap).join(',');
   client = new KafkaClient({ bootstrapServers: bootstrap, requestTimeoutMs: 15_000 });
   await client.connect();

@@ -15,7 +15,7 @@ import { KafkaClient, KafkaConnection, type QuorumInfo } from '@tributary/client
 import { checkHistory, collectHistory, ProducerProcess, readBack, type SendOp } from '@tributary/harness';
 import { ApiKey } from '@tributary/protocol';
 import { runOk } from '../support/kcat.ts';
-import { freePort, TributaryNode, tribBin } from '../support/node.ts';
+import { startSplitCluster, TributaryNode, tribBin } from '../support/node.ts';
 import { sleep } from '../support/process.ts';
 import { waitFor as waitUntil } from '../support/wait.ts';
 
@@ -125,26 +125,15 @@ function expectControlledShutdown(node: TributaryNode, id: number): void {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'trib-rolling-'));
-  const controllerPorts = [await freePort(), await freePort(), await freePort()];
-  const voters = controllerPorts.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
-  const common = {
-    'controller.quorum.voters': voters,
-    'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+  const started = await startSplitCluster(3, [...RACKS].map(([id, rack]) => ({ id, overrides: { 'broker.rack': rack } })), {
     'broker.session.timeout.ms': String(SESSION_TIMEOUT_MS),
     'broker.heartbeat.interval.ms': '500',
     'replica.lag.time.max.ms': '3000',
     'offsets.topic.replication.factor': '3',
     'offsets.topic.num.partitions': '3',
-  };
-  const started = await Promise.all([
-    ...controllerPorts.map((port, i) =>
-      TributaryNode.start({ port, overrides: { ...common, 'node.id': String(i + 1), 'process.roles': 'controller', listeners: `CONTROLLER://127.0.0.1:${port}`, 'advertised.listeners': '' } }),
-    ),
-    ...[...RACKS].map(([id, rack]) => TributaryNode.start({ overrides: { ...common, 'node.id': String(id), 'process.roles': 'broker', 'broker.rack': rack } })),
-  ]);
-  controllers.push(...started.slice(0, 3));
-  brokers.push(...started.slice(3));
+  });
+  controllers.push(...started.controllers);
+  brokers.push(...started.brokers);
   bootstrap = brokers.map((b) => b.bootstrap).join(',');
   await waitFor('all four brokers registered', async () => (await metadata([])).brokers.length === RACKS.size);
   const client = new KafkaClient({ bootstrapServers: bootstrap, requestTimeoutMs: 15_000 });
