@@ -30,12 +30,13 @@ export async function handleFetch(broker: Broker, ctx: RequestContext, body: any
 
   const startMs = broker.clock.monotonicMs();
   for (let wakeups = 0; ; wakeups++) {
+    const since = broker.replicas.waiters.sequence();
     const { responses, bytes, hasError } = await readOnce(broker, body.topics, maxBytes, readCommitted);
     const remainingMs = body.maxWaitMs - (broker.clock.monotonicMs() - startMs);
     if (bytes >= minBytes || hasError || remainingMs <= 0 || wakeups >= MAX_WAKEUPS || ctx.signal.aborted) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
     }
-    await broker.replicas.waiters.wait(keys, remainingMs, ctx.signal);
+    await broker.replicas.waiters.wait(keys, remainingMs, ctx.signal, since);
   }
 }
 

@@ -39,6 +39,7 @@ export class LeaderFetchService implements ReplicaFetchHandler {
     const keys = request.partitions.map((p) => this.#partitionFor(p.topicId, p.partition)?.key).filter((k): k is string => k !== undefined);
     const startMs = broker.clock.monotonicMs();
     for (let wakeups = 0; ; wakeups++) {
+      const since = broker.replicas.waiters.sequence();
       const { partitions, bytes, progressed } = await this.#readOnce(request, wakeups === 0);
       const remainingMs = request.maxWaitMs - (broker.clock.monotonicMs() - startMs);
       // A fetch that reported progress (new offsets, a flush) is answered at once so the follower learns the new high
@@ -46,7 +47,7 @@ export class LeaderFetchService implements ReplicaFetchHandler {
       if (bytes >= request.minBytes || progressed || remainingMs <= 0 || wakeups >= MAX_WAKEUPS || signal.aborted) {
         return { sequence: request.sequence, errorCode: ErrorCode.NONE, errorMessage: '', partitions };
       }
-      await broker.replicas.waiters.wait(keys, remainingMs, signal);
+      await broker.replicas.waiters.wait(keys, remainingMs, signal, since);
     }
   }
 
