@@ -170,6 +170,15 @@ const METHOD: Readonly<Record<RequestType, string>> = Object.freeze({
   FetchSnapshotRequest: 'FetchSnapshot',
 });
 
+/**
+ * The HTTP/2 receive window a client announces (per stream and per connection). With HTTP/2's default, 64 KiB, a
+ * leader sends a follower 64 KiB of a replica fetch answer and then waits for a WINDOW_UPDATE, i.e. for a turn of both
+ * event loops: a 1 MiB answer took some 16 of them. Above the default answer (replica.fetch.response.max.bytes, 10 MiB)
+ * an answer goes out at once. Measured with librdkafka, 200,000 x 1 KiB, acks=all, RF 3: 24-27k records/s before,
+ * 31-40k after. The window bounds what a peer can send ahead, never what we accept (maxMessageBytes does).
+ */
+export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+
 export function grpcChannelOptions(limits: Pick<TransportLimits, 'maxMessageBytes'>): grpc.ChannelOptions {
   return {
     'grpc.max_receive_message_length': limits.maxMessageBytes,
@@ -178,6 +187,7 @@ export function grpcChannelOptions(limits: Pick<TransportLimits, 'maxMessageByte
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1000,
     'grpc.enable_retries': 0,
+    'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
   };
 }
 

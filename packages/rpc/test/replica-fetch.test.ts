@@ -5,6 +5,7 @@ import {
   ReplicaFetchClient,
   ReplicaFetchError,
   addReplicaService,
+  FLOW_CONTROL_WINDOW_BYTES,
   grpcChannelOptions,
   replicaFetchResponseBytes,
   replicaServiceClient,
@@ -421,8 +422,10 @@ describe('ReplicaService / ReplicaFetchClient', () => {
     leader.answer = (r) => ({ ...empty(r), partitions: [{ topicId: TOPIC_A, partition: 0, errorCode: 0, highWatermark: 0, logStartOffset: 0, logEndOffset: 0, divergingEpoch: null, records: payload }] });
     const raw = rawStream(address);
     raw.stream.pause();
-    // Unread answers fill HTTP/2 flow control, then the server stream's buffer: write() returns false.
-    for (let s = 1; s <= 40 && service.stats.drainWaits === 0; s++) {
+    // Unread answers fill HTTP/2 flow control (the client's window, FLOW_CONTROL_WINDOW_BYTES), then the server
+    // stream's buffer: write() returns false.
+    const answersMax = Math.ceil((2 * FLOW_CONTROL_WINDOW_BYTES) / payload.length);
+    for (let s = 1; s <= answersMax && service.stats.drainWaits === 0; s++) {
       raw.stream.write({ ...body(), sequence: s });
       await until(`request ${s} handled`, () => (leader.requests.length === s ? true : undefined));
       await new Promise((r) => setTimeout(r, 2));
