@@ -103,7 +103,7 @@ export interface ContainerNodeInfo {
 /** Node names, ids, roles, container and volume names, ports and KAFKA_* environment: pure given the ports. */
 export function planContainerNodes(o: { controllers: number; brokers: number; runId: string; clusterId: string; env: Readonly<Record<string, string>>; diskRoot?: string; lazyFs?: boolean }, clientPorts: readonly number[]): ContainerNodeInfo[] {
   if (!Number.isSafeInteger(o.controllers) || o.controllers < 1 || o.controllers > 9) throw new Error(`controllers must be an integer in 1..9, got ${String(o.controllers)}`);
-  if (!Number.isSafeInteger(o.brokers) || o.brokers < 1 || o.brokers > 16) throw new Error(`brokers must be an integer in 1..16, got ${String(o.brokers)}`);
+  if (!Number.isSafeInteger(o.brokers) || o.brokers < 1 || o.brokers > CONTAINER_BROKERS_MAX) throw new Error(`brokers must be an integer in 1..${CONTAINER_BROKERS_MAX}, got ${String(o.brokers)}`);
   if (clientPorts.length < o.brokers) throw new Error(`planContainerNodes needs ${o.brokers} client ports, got ${clientPorts.length}`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.runId)) throw new Error(`run id "${o.runId}" must be lowercase letters, digits and dashes (it names containers)`);
   const voters = Array.from({ length: o.controllers }, (_, i) => `${i + 1}@c${i + 1}:9093`).join(',');
@@ -245,6 +245,31 @@ export async function checkContainerTools(docker = process.env.TRIB_DOCKER ?? 'd
   await exec('nsenter', ['--version'], 10_000).catch(() => problems.push('nsenter (util-linux) is missing: partitions enter each container\'s network namespace with it'));
   await exec('iptables', ['-V'], 10_000).catch(() => problems.push('iptables is missing: partitions are iptables rules in each container\'s network namespace (Debian: apt-get install iptables)'));
   if (process.getuid?.() !== 0) problems.push('entering a container\'s network namespace needs root: run as root');
+  return problems;
+}
+
+/** The largest broker count planContainerNodes takes (each broker publishes a port and runs a container). */
+export const CONTAINER_BROKERS_MAX = 16;
+
+/**
+ * checkContainerTools for callers that validate synchronously before anything starts (the nemesis runner): the
+ * engine, nsenter, iptables, root, and the image.
+ */
+export function checkContainerToolsSync(image: string, docker = process.env.TRIB_DOCKER ?? 'docker'): string[] {
+  const problems: string[] = [];
+  const ok = (cmd: string, args: readonly string[]): boolean => {
+    try {
+      execFileSync(cmd, args, { stdio: 'ignore', timeout: 20_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!ok(docker, ['version', '--format', '{{.Server.Version}}'])) problems.push(`a container cluster needs a docker engine, and \`${docker} version\` reaches none; run scripts/setup-docker.sh as root, or drop the image to run local processes`);
+  else if (!ok(docker, ['image', 'inspect', '--format', '{{.Id}}', image])) problems.push(`image ${image} is missing; build it with scripts/setup-docker.sh (it builds tributary:test)`);
+  if (!ok('nsenter', ['--version'])) problems.push('nsenter (util-linux) is missing: container faults enter each container\'s namespaces with it');
+  if (!ok('iptables', ['-V'])) problems.push('iptables is missing: partitions and netem are iptables rules in each container\'s network namespace (Debian: apt-get install iptables)');
+  if (process.getuid?.() !== 0) problems.push('entering a container\'s namespaces needs root: run as root');
   return problems;
 }
 
