@@ -71,6 +71,11 @@ describeContainers('nemesis on containers: 3 controllers + 3 brokers (power loss
     const faultsPlayed = new Set(result.schedule.events.map((e) => e.fault));
     expect([...faultsPlayed].sort()).toEqual(['disk-full', 'kill', 'latency', 'loss', 'pause', 'power-loss']);
     expect(result.applied.length).toBe(result.schedule.events.length);
+    // The full disk took effect: the host's filler took b1's free space (the broker's answer to that, KAFKA_STORAGE_ERROR,
+    // is packages/harness/test/container-faults.test.ts').
+    const fill = result.applied.find((a) => a.detail.startsWith('fill disk'));
+    process.stdout.write(`container nemesis: ${fill?.detail} -> ${fill?.effect}\n`);
+    expect(Number(/filler took (\d+) bytes/.exec(fill?.effect ?? '')?.[1] ?? 0)).toBeGreaterThan(0);
     expect(c.sendsOk).toBeGreaterThan(0);
     expect(c.lostWrites).toBe(0);
     expect(c.duplicates).toBe(0);

@@ -87,7 +87,8 @@ export interface NemesisRunResult {
   readonly reportHtmlPath: string;
   readonly historyPath: string;
   /** The faults as they were actually applied (times from the run's start). */
-  readonly applied: readonly { atMs: number; detail: string }[];
+  /** Each event as played; `effect` says what it did where that is measurable (bytes a disk filler took). */
+  readonly applied: readonly { atMs: number; detail: string; effect?: string }[];
   /** The cluster was healthy again (every ISR full) before the read-back. */
   readonly healthyAtEnd: boolean;
   /** One line: the counts that matter. */
@@ -208,7 +209,8 @@ export function netemParams(e: NemesisEvent): NetemParams {
   }
 }
 
-async function apply(cluster: FaultCluster, e: NemesisEvent, diskHealRestart: boolean): Promise<void> {
+/** Plays one event; returns what it measurably did, if anything. */
+async function apply(cluster: FaultCluster, e: NemesisEvent, diskHealRestart: boolean): Promise<string | undefined> {
   switch (e.fault) {
     case 'kill':
       if (e.phase === 'start') await cluster.kill(e.targets);
@@ -235,8 +237,11 @@ async function apply(cluster: FaultCluster, e: NemesisEvent, diskHealRestart: bo
     case 'disk-full':
     case 'disk-readonly':
       if (e.phase === 'start') {
-        if (e.fault === 'disk-full') cluster.diskFull(e.targets);
-        else await cluster.diskReadonly(e.targets);
+        if (e.fault === 'disk-full') {
+          const filled = cluster.diskFull(e.targets);
+          return Object.entries(filled).map(([n, bytes]) => `${n}: filler took ${bytes} bytes`).join(', ');
+        }
+        await cluster.diskReadonly(e.targets);
         return;
       }
       await cluster.diskHeal(e.targets);
@@ -273,7 +278,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
   const reportHtmlPath = join(outDir, 'report.html');
 
   const history: HistoryOp[] = [];
-  const applied: { atMs: number; detail: string }[] = [];
+  const applied: { atMs: number; detail: string; effect?: string }[] = [];
   const producers: ProducerProcess[] = [];
   const consumers: ConsumerProcess[] = [];
   let keepNodes = o.keepNodes ?? false;
@@ -318,9 +323,9 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
         const detail = describeEvent(e);
         const atMs = Date.now() - t0;
         history.push({ type: 'nemesis', fault: e.fault, phase: e.phase, detail, timeMs: Date.now() });
-        await apply(cluster, e, o.diskHealRestart ?? true);
-        applied.push({ atMs, detail });
-        log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
+        const effect = await apply(cluster, e, o.diskHealRestart ?? true);
+        applied.push({ atMs, detail, ...(effect !== undefined ? { effect } : {}) });
+        log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${effect !== undefined ? ` (${effect})` : ''}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
       }
       await sleep(t0 + o.durationMs - Date.now());
     } finally {
@@ -400,6 +405,14 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
   } finally {
     producers.forEach((p) => p.kill());
     consumers.forEach((c) => c.kill());
+    // Containers' logs go with the containers: a kept run keeps them (nodes/<name>/container.log).
+    if (keepNodes && o.image !== undefined) {
+      const tails = await Promise.resolve(cluster.logTails(10_000)).catch(() => ({}));
+      for (const [name, text] of Object.entries(tails)) {
+        mkdirSync(join(nodesDir, name), { recursive: true });
+        writeFileSync(join(nodesDir, name, 'container.log'), text);
+      }
+    }
     // The disks live in RAM: a kept run keeps a copy of each node's data (nodes/<name>/data-saved).
     await cluster.destroy({ saveData: keepNodes });
     if (!keepNodes) rmSync(nodesDir, { recursive: true, force: true });
