@@ -2,12 +2,15 @@
 // disks and lazyFs), then for real when a Docker engine, the image (scripts/setup-docker.sh), root, iptables, nsenter
 // and python3 are here (skipped otherwise, the reason printed): one controller and one broker in containers on host
 // tmpfs disks, with latency and loss measured from the host, a full and a read-only disk, and a power cut.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient } from '@tributary/client';
 import {
   checkContainerTools, checkNetemTools, CONTAINER_DATA_DIR, CONTAINER_NETEM_CHAIN, ContainerCluster, containerNetemRule, containerReadonlyMounts, defaultPython, delayerArgv,
-  harnessMounts, netemRules, planContainerNodes,
+  CONTAINER_LABEL_RUN, harnessMounts, netemRules, planContainerNodes,
 } from '../src/index.ts';
 
 const image = process.env.TRIB_DOCKER_IMAGE ?? 'tributary:test';
@@ -242,5 +245,41 @@ describe.skipIf(unavailable !== null)('ContainerCluster power loss (real contain
     expect(next).toBeLessThan(20);
     expect(await values('lazy')).toEqual([...before.slice(0, next), 'after']);
     process.stdout.write(`container power loss: ${20 - next} of 20 records acknowledged from the page cache are gone, 0 of 20 fsynced ones\n`);
+  });
+});
+
+describe.skipIf(unavailable !== null)('ContainerCluster teardown on SIGINT (faults in place)', () => {
+  it('leaves no container, volume, network, disk mount or packet delayer', { timeout: 180_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trib-container-sigint-'));
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures/faulted-containers-then-wait.ts'), image, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const ready = await new Promise<{ runId: string; mounts: string[]; delayers: number[] }>((resolveReady, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        if (out.includes('\n')) resolveReady(JSON.parse(out.split('\n')[0]!) as { runId: string; mounts: string[]; delayers: number[] });
+      });
+      child.stderr!.on('data', (chunk: Buffer) => { err += chunk.toString('utf8'); });
+      void exited.then((code) => reject(new Error(`fixture exited with ${code} before it was ready: ${err.slice(-2000)}`)));
+    });
+    expect(ready.mounts.length).toBe(2);
+    expect(ready.delayers.length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const label = `label=${CONTAINER_LABEL_RUN}=${ready.runId}`;
+    const engine = await Promise.all([['ps', '-a'], ['volume', 'ls'], ['network', 'ls']].map(async (cmd) => (await run('docker', [...cmd, '--filter', label, '--format', '{{.ID}}'])).out.trim()));
+    expect(engine).toEqual(['', '', '']);
+    expect(harnessMounts().filter((m) => ready.mounts.includes(m.target))).toEqual([]);
+    const running = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && ready.delayers.some(running); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(ready.delayers.filter(running)).toEqual([]);
   });
 });
