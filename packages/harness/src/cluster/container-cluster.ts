@@ -38,6 +38,7 @@ import { chownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DISK_BYTES_DEFAULT, diskMountArgs, NodeDisks } from './disks.ts';
+import type { FaultCluster } from './fault-cluster.ts';
 import { containerNetemRule, delayerCommand, mangleArgv, netemProblems, startDelayer, type Delayer, type NetemParams } from './netem.ts';
 import { freePort, type NodeState } from './process-cluster.ts';
 import { defaultPython } from '../workload/producer.ts';
@@ -333,7 +334,7 @@ interface Partition {
   readonly oneWay: boolean;
 }
 
-export class ContainerCluster {
+export class ContainerCluster implements FaultCluster {
   readonly nodes: readonly ContainerNodeInfo[];
   readonly runId: string;
   readonly network: string;
