@@ -7,7 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConnectionError, KafkaError, RequestTimeoutError } from '@tributary/client';
 import { asStrings, compressionOption, dateTime, groupId, groupStates, intOption, parseKeyValues, topicName, topicPartitions } from './args.ts';
 import { CommandContext, UsageError, type CliIo } from './context.ts';
-import { chaosRun, parseConsumers, parseDuration } from './commands/chaos-run.ts';
+import { chaosRun, parseConsumers, parseDuration, parseImage } from './commands/chaos-run.ts';
 import { clusterInfo } from './commands/cluster-info.ts';
 import { consume, consumeGroup, type StartAt } from './commands/consume.ts';
 import { groupDelete } from './commands/group-delete.ts';
@@ -320,7 +320,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
         )
         .demandCommand(1, 'quorum needs a subcommand: status'),
     )
-    .command('chaos', 'fault injection against a cluster of local processes (packages/harness)', (y: Argv) =>
+    .command('chaos', 'fault injection against a cluster of local processes or containers (packages/harness)', (y: Argv) =>
       y
         .command(
           'run',
@@ -331,11 +331,12 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               .option('seed', { type: 'number', default: 1, describe: 'seed of the fault schedule (same seed, same schedule)' })
               .option('controllers', { type: 'number', default: 3, describe: 'controller processes (c1..)' })
               .option('brokers', { type: 'number', default: 3, describe: 'broker processes (b1..)' })
-              .option('faults', { type: 'string', default: 'kill,pause,partition', describe: 'rotated faults: kill, stop, pause, partition; targets after a colon: kill:b1+b2, pause:majority, partition:c1+b1/c2+c3+b2+b3' })
+              .option('faults', { type: 'string', default: 'kill,pause,partition', describe: 'rotated faults: kill, stop, pause, partition, latency, loss, reorder, disk-full, disk-readonly, power-loss (both cluster kinds); targets after a colon: kill:b1+b2, pause:majority, partition:c1+b1/c2+c3+b2+b3' })
               .option('out', { type: 'string', demandOption: true, describe: 'folder for history.jsonl, report.json, report.html (and node logs when it fails)' })
               .option('rate', { type: 'number', describe: 'records per second per producer (default 100)' })
               .option('consumers', { type: 'string', describe: 'consumers reading during the run: assign=N,group=M or none (default assign=1,group=2)' })
-              .option('keep-nodes', { type: 'boolean', default: false, describe: 'keep node data and logs after a clean run too' }),
+              .option('keep-nodes', { type: 'boolean', default: false, describe: 'keep node data and logs after a clean run too' })
+              .option('image', { type: 'string', describe: 'run the nodes as containers of this image (scripts/setup-docker.sh builds tributary:test) instead of local processes; needs docker, nsenter, root' }),
           handle((c, a) => {
             // A repeated option counts once, the last one winning: `pnpm chaos:soak --duration 10m` overrides the script's default.
             const last = (v: unknown): unknown => (Array.isArray(v) ? v.at(-1) : v);
@@ -347,6 +348,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
               faults: String(last(a.faults)),
               outDir: String(last(a.out)),
               keepNodes: last(a['keep-nodes']) === true,
+              ...(a.image !== undefined ? { image: parseImage(String(last(a.image))) } : {}),
               ...(a.rate !== undefined ? { ratePerS: Number(last(a.rate)) } : {}),
               ...(a.consumers !== undefined ? { consumers: parseConsumers(String(last(a.consumers))) } : {}),
             });

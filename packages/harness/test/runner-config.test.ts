@@ -144,6 +144,28 @@ describe('run validation (before anything starts)', () => {
     await expect(runNemesis({ ...good, outDir, faults: parseFaults('partition:c1/c9') })).rejects.toThrow(/node "c9" does not exist/);
     expect(existsSync(outDir)).toBe(false);
   });
+
+  it('containers (image): every fault kind too; more brokers than a container cluster runs and bad image names are refused, all at once', () => {
+    const all = parseFaults('kill,stop,pause,partition,latency,loss,reorder,disk-full,disk-readonly,power-loss');
+    expect(unsupportedFaults(all, 'containers')).toEqual([]);
+    expect(runConfig({ ...good, image: 'tributary:test', faults: all }).problems).toEqual([]);
+    expect(runConfig({ ...good, image: '-v x', brokers: 17 }).problems).toEqual([
+      'image must be a docker image reference such as tributary:test, got "-v x"',
+      'a container cluster runs at most 16 brokers, got 17; use fewer or run local processes (no image)',
+    ]);
+  });
+
+  it('containers: prepareRun checks the engine and the image before anything starts', () => {
+    // A docker CLI that cannot exist: the engine check fails, and says what to do.
+    const saved = process.env.TRIB_DOCKER;
+    process.env.TRIB_DOCKER = '/nonexistent/docker';
+    try {
+      expect(() => prepareRun({ ...good, image: 'tributary:test' })).toThrow(/needs a docker engine, and `\/nonexistent\/docker version` reaches none/);
+    } finally {
+      if (saved === undefined) delete process.env.TRIB_DOCKER;
+      else process.env.TRIB_DOCKER = saved;
+    }
+  });
 });
 
 describe('netem and disk faults (pure parts)', () => {

@@ -1,5 +1,6 @@
 /**
- * `trib chaos run`: a seeded nemesis run against a cluster of local processes (packages/harness). Every
+ * `trib chaos run`: a seeded nemesis run against a cluster of local processes, or of containers with `--image`
+ * (packages/harness). Every
  * problem with the command line or the fault list is reported before any process starts. Exit code 1 when
  * the checker found an anomaly (lost, duplicated, inconsistent...), so a soak script can stop on it.
  */
@@ -18,6 +19,15 @@ export interface ChaosRunArgs {
   /** Live consumers (`--consumers assign=1,group=2`); absent: the harness' default. */
   consumers?: { assign?: number; group?: number };
   keepNodes: boolean;
+  /** Run the cluster as containers of this image instead of local processes. */
+  image?: string;
+}
+
+/** A docker image reference (`tributary:test`, `registry:5000/team/tributary@sha256:...`), checked before docker sees it. */
+export function parseImage(text: string): string {
+  const s = text.trim();
+  if (s === '' || !/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(s)) throw new UsageError(`--image must be a docker image reference such as tributary:test, got "${text}"`);
+  return s;
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -72,6 +82,7 @@ export async function chaosRun(ctx: CommandContext, a: ChaosRunArgs): Promise<vo
     faults,
     outDir: resolve(a.outDir),
     keepNodes: a.keepNodes,
+    ...(a.image !== undefined ? { image: a.image } : {}),
     ...(a.ratePerS !== undefined ? { ratePerS: a.ratePerS } : {}),
     ...(a.consumers !== undefined ? { consumers: a.consumers } : {}),
     log: (line: string) => {

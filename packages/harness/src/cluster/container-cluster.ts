@@ -19,16 +19,40 @@
  * A restarted container gets a new namespace (and possibly a new address): every active partition is applied
  * again after each restart. Heal flushes the chains; teardown removes the rules, then the containers, volumes
  * and network, from `destroy()` or, if the run dies first, from exit and signal hooks (synchronously).
+ *
+ * Opt-in, the same faults a ProcessCluster has:
+ *  - netem (latency/loss/reorder): netem.ts' rules on everything the container sends on its eth0, in the mangle
+ *    table of its namespace (chain `TRIBNETEM`); delay and reorder go through NFQUEUE to a python delayer started
+ *    in that namespace (`nsenter -t <pid> -n python3 nfq_delay.py`: a queue belongs to one namespace, so one
+ *    delayer per faulted container). Applied again after a restart (a new namespace); heal flushes and releases.
+ *  - disks: a host tmpfs per node (disks.ts) bind-mounted as /var/lib/tributary instead of the named volume (it
+ *    survives restarts, a docker tmpfs mount would not), owned by the image's user; log.dirs is its `data/`.
+ *    Full: the host fills it to ENOSPC. Read-only: the superblock cannot go read-only while the broker holds files
+ *    open for writing (EBUSY), so, as for processes, a read-only bind mount is stacked on /var/lib/tributary inside
+ *    the container's mount namespace (`nsenter -t <pid> -m mount ...`, the image's own mount); again after a restart.
+ *  - power loss: TRIB_FAULT_FS=lazy (the storage's LazyFileSystem keeps unsynced writes in memory), then docker kill.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DISK_BYTES_DEFAULT, diskMountArgs, NodeDisks } from './disks.ts';
+import type { FaultCluster } from './fault-cluster.ts';
+import { containerNetemRule, delayerCommand, mangleArgv, netemProblems, startDelayer, type Delayer, type NetemParams } from './netem.ts';
 import { freePort, type NodeState } from './process-cluster.ts';
+import { defaultPython } from '../workload/producer.ts';
 
 /** Labels on everything a cluster creates: its run id, and the harness pid that owns it (stale-run cleanup). */
 export const CONTAINER_LABEL_RUN = 'org.tributary.harness.run';
 export const CONTAINER_LABEL_PID = 'org.tributary.harness.pid';
 /** The chain in each container's network namespace. The namespace is the container's alone, so a fixed name. */
 export const CONTAINER_CHAIN = 'TRIBCHAOS';
+/** The netem chain in each container's namespace (mangle table). */
+export const CONTAINER_NETEM_CHAIN = 'TRIBNETEM';
+/** The image's data folder (deploy/Dockerfile: KAFKA_LOG_DIRS, VOLUME) and its non-root user (uid and gid 10001). */
+export const CONTAINER_DATA_DIR = '/var/lib/tributary';
+export const CONTAINER_USER_ID = 10_001;
 /** The "node started" line the server logs once it serves (packages/server/src/node.ts). */
 const STARTED_LOG = '"msg":"node started"';
 const dockerTimeoutMs = 120_000;
@@ -49,6 +73,18 @@ export interface ContainerClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The docker CLI (default `docker`, or TRIB_DOCKER). */
   readonly docker?: string;
+  /** Latency/loss/reorder faults (needs root, iptables, nsenter and python3 on the host). Default false. */
+  readonly netem?: boolean;
+  /** The python the packet delayers run on (default /usr/bin/python3 or TRIB_PYTHON). */
+  readonly python?: string;
+  /** Seeds the delayers' jitter and reordering draws. */
+  readonly seed?: number;
+  /** A host tmpfs disk per node of this many bytes (needs root), for disk-full/disk-readonly. Default: named volumes. */
+  readonly diskBytes?: number;
+  /** Where the disks are mounted on the host (`<dir>/<node>/disk`); default a new folder under the OS temp dir. */
+  readonly dir?: string;
+  /** Run every node on the storage's LazyFileSystem (TRIB_FAULT_FS=lazy) so `powerLoss` drops unsynced writes. */
+  readonly lazyFs?: boolean;
 }
 
 export interface ContainerNodeInfo {
@@ -58,15 +94,17 @@ export interface ContainerNodeInfo {
   /** Container name, also the prefix of its volume. */
   readonly container: string;
   readonly volume: string;
+  /** The host folder bind-mounted as the data folder (a tmpfs of its own) when the cluster has disks, else null. */
+  readonly diskDir: string | null;
   /** The broker's EXTERNAL port, the same on the host (127.0.0.1) and in the container; null for controllers. */
   readonly clientPort: number | null;
   readonly env: Readonly<Record<string, string>>;
 }
 
 /** Node names, ids, roles, container and volume names, ports and KAFKA_* environment: pure given the ports. */
-export function planContainerNodes(o: { controllers: number; brokers: number; runId: string; clusterId: string; env: Readonly<Record<string, string>> }, clientPorts: readonly number[]): ContainerNodeInfo[] {
+export function planContainerNodes(o: { controllers: number; brokers: number; runId: string; clusterId: string; env: Readonly<Record<string, string>>; diskRoot?: string; lazyFs?: boolean }, clientPorts: readonly number[]): ContainerNodeInfo[] {
   if (!Number.isSafeInteger(o.controllers) || o.controllers < 1 || o.controllers > 9) throw new Error(`controllers must be an integer in 1..9, got ${String(o.controllers)}`);
-  if (!Number.isSafeInteger(o.brokers) || o.brokers < 1 || o.brokers > 16) throw new Error(`brokers must be an integer in 1..16, got ${String(o.brokers)}`);
+  if (!Number.isSafeInteger(o.brokers) || o.brokers < 1 || o.brokers > CONTAINER_BROKERS_MAX) throw new Error(`brokers must be an integer in 1..${CONTAINER_BROKERS_MAX}, got ${String(o.brokers)}`);
   if (clientPorts.length < o.brokers) throw new Error(`planContainerNodes needs ${o.brokers} client ports, got ${clientPorts.length}`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(o.runId)) throw new Error(`run id "${o.runId}" must be lowercase letters, digits and dashes (it names containers)`);
   const voters = Array.from({ length: o.controllers }, (_, i) => `${i + 1}@c${i + 1}:9093`).join(',');
@@ -79,13 +117,18 @@ export function planContainerNodes(o: { controllers: number; brokers: number; ru
     KAFKA_BROKER_SESSION_TIMEOUT_MS: '3000',
     KAFKA_BROKER_HEARTBEAT_INTERVAL_MS: '500',
     KAFKA_REPLICA_LAG_TIME_MAX_MS: '3000',
+    // On a disk of its own the log lives one level down, so the disk-full filler stays out of the log folder.
+    ...(o.diskRoot !== undefined ? { KAFKA_LOG_DIRS: `${CONTAINER_DATA_DIR}/data` } : {}),
+    ...(o.lazyFs === true ? { TRIB_FAULT_FS: 'lazy' } : {}),
   };
+  const diskDir = (name: string): string | null => (o.diskRoot !== undefined ? join(o.diskRoot, name, 'disk') : null);
   const controllers = Array.from({ length: o.controllers }, (_, i): ContainerNodeInfo => ({
     name: `c${i + 1}`,
     id: i + 1,
     roles: ['controller'],
     container: `trib-${o.runId}-c${i + 1}`,
     volume: `trib-${o.runId}-c${i + 1}-data`,
+    diskDir: diskDir(`c${i + 1}`),
     clientPort: null,
     env: {
       KAFKA_NODE_ID: String(i + 1),
@@ -107,6 +150,7 @@ export function planContainerNodes(o: { controllers: number; brokers: number; ru
       roles: ['broker'],
       container: `trib-${o.runId}-${name}`,
       volume: `trib-${o.runId}-${name}-data`,
+      diskDir: diskDir(name),
       clientPort: port,
       env: {
         KAFKA_NODE_ID: String(o.controllers + i + 1),
@@ -167,6 +211,15 @@ export function containerPartitionRules(
   return rules;
 }
 
+/**
+ * The mount argv (after `mount`, run in the container's mount namespace) stacking a read-only bind mount on the data
+ * folder: disks.ts' sequence (bind into a stage folder on the disk, remount it read-only, move it on top). Pure.
+ */
+export function containerReadonlyMounts(): { stage: string; readonly: string[][] } {
+  const { stage, readonly } = diskMountArgs({ name: 'container', diskDir: CONTAINER_DATA_DIR }, DISK_BYTES_DEFAULT, 'unused');
+  return { stage, readonly };
+}
+
 /** A rule as `iptables -S` prints it back: single addresses get their /32. */
 function iptablesSaveForm(rule: readonly string[]): string {
   return rule.map((arg, i) => ((rule[i - 1] === '-s' || rule[i - 1] === '-d') && !arg.includes('/') ? `${arg}/32` : arg)).join(' ');
@@ -193,6 +246,31 @@ export async function checkContainerTools(docker = process.env.TRIB_DOCKER ?? 'd
   await exec('nsenter', ['--version'], 10_000).catch(() => problems.push('nsenter (util-linux) is missing: partitions enter each container\'s network namespace with it'));
   await exec('iptables', ['-V'], 10_000).catch(() => problems.push('iptables is missing: partitions are iptables rules in each container\'s network namespace (Debian: apt-get install iptables)'));
   if (process.getuid?.() !== 0) problems.push('entering a container\'s network namespace needs root: run as root');
+  return problems;
+}
+
+/** The largest broker count planContainerNodes takes (each broker publishes a port and runs a container). */
+export const CONTAINER_BROKERS_MAX = 16;
+
+/**
+ * checkContainerTools for callers that validate synchronously before anything starts (the nemesis runner): the
+ * engine, nsenter, iptables, root, and the image.
+ */
+export function checkContainerToolsSync(image: string, docker = process.env.TRIB_DOCKER ?? 'docker'): string[] {
+  const problems: string[] = [];
+  const ok = (cmd: string, args: readonly string[]): boolean => {
+    try {
+      execFileSync(cmd, args, { stdio: 'ignore', timeout: 20_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!ok(docker, ['version', '--format', '{{.Server.Version}}'])) problems.push(`a container cluster needs a docker engine, and \`${docker} version\` reaches none; run scripts/setup-docker.sh as root, or drop the image to run local processes`);
+  else if (!ok(docker, ['image', 'inspect', '--format', '{{.Id}}', image])) problems.push(`image ${image} is missing; build it with scripts/setup-docker.sh (it builds tributary:test)`);
+  if (!ok('nsenter', ['--version'])) problems.push('nsenter (util-linux) is missing: container faults enter each container\'s namespaces with it');
+  if (!ok('iptables', ['-V'])) problems.push('iptables is missing: partitions and netem are iptables rules in each container\'s network namespace (Debian: apt-get install iptables)');
+  if (process.getuid?.() !== 0) problems.push('entering a container\'s namespaces needs root: run as root');
   return problems;
 }
 
@@ -256,7 +334,7 @@ interface Partition {
   readonly oneWay: boolean;
 }
 
-export class ContainerCluster {
+export class ContainerCluster implements FaultCluster {
   readonly nodes: readonly ContainerNodeInfo[];
   readonly runId: string;
   readonly network: string;
@@ -268,13 +346,29 @@ export class ContainerCluster {
   #addresses = new Map<string, string>();
   #gateway = '';
   #destroyed = false;
+  readonly #netemEnabled: boolean;
+  readonly #python: string;
+  readonly #seed: number;
+  /** The netem fault in place and the nodes it acts on: applied again to a node that restarts. */
+  #netem: { readonly targets: readonly string[]; readonly params: NetemParams } | null = null;
+  /** One packet delayer per container under latency/reorder (an NFQUEUE belongs to one namespace). */
+  readonly #delayers = new Map<string, Delayer>();
+  readonly #disks: NodeDisks | null;
+  /** Nodes whose data folder has the read-only mount stacked on it (inside their mount namespace). */
+  readonly #readonly = new Set<string>();
+  readonly lazyFs: boolean;
 
-  private constructor(nodes: ContainerNodeInfo[], runId: string, docker: string, image: string) {
+  private constructor(nodes: ContainerNodeInfo[], runId: string, docker: string, image: string, faults: { netem: boolean; python: string; seed: number; disks: NodeDisks | null; lazyFs: boolean }) {
     this.nodes = nodes;
     this.runId = runId;
     this.network = `trib-${runId}`;
     this.#docker = docker;
     this.#image = image;
+    this.#netemEnabled = faults.netem;
+    this.#python = faults.python;
+    this.#seed = faults.seed;
+    this.#disks = faults.disks;
+    this.lazyFs = faults.lazyFs;
     for (const n of nodes) this.#states.set(n.name, 'stopped');
   }
 
@@ -295,11 +389,28 @@ export class ContainerCluster {
       ports.push(port);
     }
     const runId = `${process.pid}-${randomBytes(3).toString('hex')}`;
-    const nodes = planContainerNodes({ controllers: options.controllers, brokers: options.brokers, runId, clusterId: randomBytes(16).toString('base64url'), env: options.env ?? {} }, ports);
-    const cluster = new ContainerCluster(nodes, runId, docker, options.image);
+    const wantDisks = options.diskBytes !== undefined;
+    const diskRoot = wantDisks ? (options.dir ?? mkdtempSync(join(tmpdir(), 'trib-containers-'))) : undefined;
+    const nodes = planContainerNodes({
+      controllers: options.controllers, brokers: options.brokers, runId, clusterId: randomBytes(16).toString('base64url'), env: options.env ?? {},
+      ...(diskRoot !== undefined ? { diskRoot } : {}), lazyFs: options.lazyFs === true,
+    }, ports);
+    const disks = wantDisks ? new NodeDisks(nodes.map((n) => ({ name: n.name, diskDir: n.diskDir! })), options.diskBytes) : null;
+    const cluster = new ContainerCluster(nodes, runId, docker, options.image, {
+      netem: options.netem === true, python: options.python ?? defaultPython, seed: options.seed ?? 1, disks, lazyFs: options.lazyFs === true,
+    });
     installExitHooks();
     liveClusters.add(cluster);
     try {
+      if (disks !== null) {
+        disks.mountAll();
+        // The image runs as a non-root user: the disk and its data folder must be that user's.
+        for (const n of nodes) {
+          mkdirSync(join(n.diskDir!, 'data'), { recursive: true });
+          chownSync(n.diskDir!, CONTAINER_USER_ID, CONTAINER_USER_ID);
+          chownSync(join(n.diskDir!, 'data'), CONTAINER_USER_ID, CONTAINER_USER_ID);
+        }
+      }
       await exec(docker, ['network', 'create', ...cluster.#labels(), cluster.network]);
       cluster.#gateway = (await exec(docker, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}', cluster.network])).stdout.trim().split(' ')[0] ?? '';
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(cluster.#gateway)) throw new Error(`network ${cluster.network} has no IPv4 gateway (got "${cluster.#gateway}"): client partitions need it`);
@@ -326,10 +437,10 @@ export class ContainerCluster {
   }
 
   async #create(n: ContainerNodeInfo): Promise<void> {
-    await exec(this.#docker, ['volume', 'create', ...this.#labels(), n.volume]);
+    if (n.diskDir === null) await exec(this.#docker, ['volume', 'create', ...this.#labels(), n.volume]);
     const args = [
       'create', '--name', n.container, '--hostname', n.name, '--network', this.network, '--network-alias', n.name, ...this.#labels(),
-      '--volume', `${n.volume}:/var/lib/tributary`,
+      '--volume', `${n.diskDir ?? n.volume}:${CONTAINER_DATA_DIR}`,
       ...(n.clientPort === null ? [] : ['--publish', `127.0.0.1:${n.clientPort}:${n.clientPort}`]),
       ...Object.entries(n.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
       this.#image,
@@ -357,8 +468,10 @@ export class ContainerCluster {
       await new Promise((r) => setTimeout(r, startPollMs));
     }
     await this.#refreshAddresses();
-    // A new namespace has no rules: put back every partition still in place.
+    // New namespaces have no rules and no stacked mount: put back every fault still in place.
     if (this.#partitions.length > 0) await this.#applyAll();
+    if (this.#netem?.targets.includes(n.name) === true) await this.#applyNetem(n);
+    if (this.#readonly.has(n.name)) await this.#stackReadonly(n);
   }
 
   async #refreshAddresses(): Promise<void> {
@@ -471,6 +584,15 @@ export class ContainerCluster {
     }));
   }
 
+  /**
+   * Power cut: `docker kill` of nodes running on the LazyFileSystem (`lazyFs`), so what they wrote and did not fsync
+   * is gone; `restart` is power on.
+   */
+  async powerLoss(names: readonly string[]): Promise<void> {
+    if (!this.lazyFs) throw new Error('this container cluster was started without lazyFs; start it with lazyFs: true so that docker kill drops unsynced writes (a plain kill keeps them: the host\'s page cache survives)');
+    await this.kill(names);
+  }
+
   /** Starts stopped nodes again (same container, volume and ports); running ones are left alone. */
   async restart(names: readonly string[]): Promise<void> {
     await Promise.all(names.map(async (name) => {
@@ -494,9 +616,11 @@ export class ContainerCluster {
     await this.#applyAll();
   }
 
-  /** Every node back: partitions healed, paused nodes resumed, stopped nodes restarted. */
+  /** Every node back: partitions, netem and disks healed, paused nodes resumed, stopped nodes restarted. */
   async healAll(): Promise<void> {
     await this.heal();
+    await this.netemHeal();
+    await this.diskHeal();
     await this.resume(this.names);
     await this.restart(this.names);
   }
@@ -548,6 +672,134 @@ export class ContainerCluster {
     }
   }
 
+  async #mangle(pid: number, args: readonly string[]): Promise<string> {
+    return (await exec('nsenter', ['-t', String(pid), '-n', 'iptables', ...mangleArgv(args)], 20_000)).stdout;
+  }
+
+  /** Delays, drops or reorders what the named containers send (on eth0), replacing any netem fault in place. */
+  async netem(names: readonly string[], params: NetemParams): Promise<void> {
+    if (!this.#netemEnabled) throw new Error('this container cluster was started without netem; start it with netem: true (needs root, iptables, nsenter and python3 on the host) to delay, drop or reorder packets');
+    const problems = netemProblems(params);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    if (names.length === 0) throw new Error('netem needs at least one node to act on');
+    for (const name of names) this.#node(name);
+    await this.netemHeal();
+    this.#netem = { targets: [...names], params };
+    await Promise.all(names.map((name) => this.#applyNetem(this.#node(name))));
+  }
+
+  /** Puts the netem fault in place on one node, if it is among the targets and runs (a stopped one gets it at restart). */
+  async #applyNetem(n: ContainerNodeInfo): Promise<void> {
+    const active = this.#netem;
+    if (active === null || !active.targets.includes(n.name)) return;
+    const pid = await this.#pid(n);
+    if (pid === null) return;
+    const existing = await this.#mangle(pid, ['-S']);
+    if (!existing.split('\n').includes(`-N ${CONTAINER_NETEM_CHAIN}`)) await this.#mangle(pid, ['-N', CONTAINER_NETEM_CHAIN]);
+    if (!existing.split('\n').includes(`-A OUTPUT -j ${CONTAINER_NETEM_CHAIN}`)) await this.#mangle(pid, ['-I', 'OUTPUT', '1', '-j', CONTAINER_NETEM_CHAIN]);
+    await this.#mangle(pid, ['-F', CONTAINER_NETEM_CHAIN]);
+    let queue = 0;
+    const command = delayerCommand(active.params);
+    if (command !== null) {
+      // A delayer of an earlier start is bound in the namespace that died with it.
+      this.#delayers.get(n.name)?.kill();
+      this.#delayers.delete(n.name);
+      const delayer = await startDelayer(this.#python, this.#seed + n.id, n.id, ['nsenter', '-t', String(pid), '-n']);
+      this.#delayers.set(n.name, delayer);
+      await delayer.send(command);
+      queue = delayer.queue;
+    }
+    await this.#mangle(pid, containerNetemRule(CONTAINER_NETEM_CHAIN, active.params, queue));
+  }
+
+  /** Removes every netem rule (the chains stay, empty), lets held packets go and ends the delayers. */
+  async netemHeal(): Promise<void> {
+    this.#netem = null;
+    await Promise.all(this.nodes.map(async (n) => {
+      const pid = await this.#pid(n).catch(() => null);
+      // A namespace that never had the chain has nothing to flush.
+      if (pid !== null) await this.#mangle(pid, ['-F', CONTAINER_NETEM_CHAIN]).catch(() => undefined);
+    }));
+    await Promise.all([...this.#delayers.values()].map(async (d) => {
+      if (!d.exited) await d.send({ release: true }).catch(() => undefined);
+      d.kill();
+    }));
+    this.#delayers.clear();
+  }
+
+  /** The netem rules in place per running node (`iptables -S` lines), for tests and reports. */
+  async netemRules(name: string): Promise<string[]> {
+    const pid = await this.#pid(this.#node(name));
+    if (pid === null) return [];
+    const out = await this.#mangle(pid, ['-S', CONTAINER_NETEM_CHAIN]).catch(() => '');
+    return out.split('\n').filter((l) => l.startsWith('-A'));
+  }
+
+  #requireDisks(): NodeDisks {
+    if (this.#disks === null) throw new Error('this container cluster was started without disks of its own; start it with diskBytes (needs root) to fill disks or make them read-only');
+    return this.#disks;
+  }
+
+  /** Fills the named nodes' disks from the host until ENOSPC; returns the bytes the filler took per node. */
+  diskFull(names: readonly string[]): Record<string, number> {
+    const disks = this.#requireDisks();
+    for (const n of names) this.#node(n);
+    for (const n of names) if (this.#readonly.has(n)) throw new Error(`disk of ${n} is read-only; heal it before filling it`);
+    return Object.fromEntries(names.map((n) => [n, disks.fill(n)]));
+  }
+
+  /** Stacks a read-only bind mount on each named node's data folder, inside its mount namespace. */
+  async diskReadonly(names: readonly string[]): Promise<void> {
+    this.#requireDisks();
+    for (const n of names) this.#node(n);
+    await Promise.all(names.filter((n) => !this.#readonly.has(n)).map(async (name) => {
+      this.#readonly.add(name);
+      await this.#stackReadonly(this.#node(name));
+    }));
+  }
+
+  async #stackReadonly(n: ContainerNodeInfo): Promise<void> {
+    const pid = await this.#pid(n);
+    if (pid === null) return;
+    const { stage, readonly } = containerReadonlyMounts();
+    // The stage folder is on the disk itself: made from the host, seen by the container.
+    mkdirSync(join(n.diskDir!, stage.slice(CONTAINER_DATA_DIR.length + 1)), { recursive: true });
+    const mount = async (args: readonly string[]): Promise<void> => {
+      await exec('nsenter', ['-t', String(pid), '-m', ...args], 20_000);
+    };
+    await mount(['mount', ...readonly[0]!]);
+    try {
+      await mount(['mount', ...readonly[1]!]);
+      await mount(['mount', ...readonly[2]!]);
+    } catch (err) {
+      await mount(['umount', stage]).catch(() => undefined);
+      throw new Error(`cannot make ${n.name}'s data folder read-only: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Frees and makes writable the named disks (every disk when no names). */
+  async diskHeal(names?: readonly string[]): Promise<void> {
+    if (this.#disks === null) return;
+    const targets = names ?? this.names;
+    for (const name of targets) this.#node(name);
+    await Promise.all(targets.map(async (name) => {
+      if (!this.#readonly.delete(name)) return;
+      const pid = await this.#pid(this.#node(name));
+      // A stopped container's mount namespace is gone, and with it the stacked mount.
+      if (pid !== null) await exec('nsenter', ['-t', String(pid), '-m', 'umount', CONTAINER_DATA_DIR], 20_000);
+    }));
+    for (const name of targets) if (this.#disks.state(name) === 'full') this.#disks.heal(name);
+  }
+
+  /** The disk mounts of this cluster still on the host. */
+  diskMounts(): string[] {
+    return this.#disks?.mountedTargets() ?? [];
+  }
+
+  diskUsedBytes(name: string): number {
+    return this.#requireDisks().usedBytes(name);
+  }
+
   /** The last lines each node logged (stdout and stderr), for a failure report. */
   async logTails(lines = 100): Promise<Record<string, string>> {
     const tail = String(Math.min(Math.max(1, lines), logTailLinesMax));
@@ -558,16 +810,39 @@ export class ContainerCluster {
     return Object.fromEntries(entries);
   }
 
-  /** Removes the rules, then every container (with -9), volume and the network. Idempotent; never throws. */
-  async destroy(): Promise<void> {
+  /**
+   * Removes the rules, then every container (with -9), volume and the network, ends the delayers and unmounts the
+   * disks. `saveData`: copy each node's data off its disk first (to `<dir>/<node>/data-saved/`), as the disks live
+   * in RAM. Idempotent; never throws.
+   */
+  async destroy(o: { saveData?: boolean } = {}): Promise<void> {
     if (this.#destroyed) return;
     this.#partitions.length = 0;
     // The rules go with the containers' namespaces; flushed first anyway, so nothing is left should a removal fail.
     await this.#applyAll().catch(() => undefined);
+    await this.netemHeal().catch(() => undefined);
     await exec(this.#docker, ['rm', '-f', '-v', ...this.nodes.map((n) => n.container)]).catch(() => undefined);
+    if (o.saveData === true && this.#disks !== null) {
+      for (const n of this.nodes) {
+        try {
+          this.#disks.save(n.name, join(n.diskDir!, '..', 'data-saved'));
+        } catch {
+          // a copy that fails must not keep the teardown from unmounting
+        }
+      }
+    }
     await exec(this.#docker, ['volume', 'rm', '-f', ...this.nodes.map((n) => n.volume)]).catch(() => undefined);
     await exec(this.#docker, ['network', 'rm', this.network]).catch(() => undefined);
     this.#markDestroyed();
+    this.#disposeLocal();
+  }
+
+  /** Delayers and host disks: synchronous, never throws (exit and signal handlers too, after the containers went). */
+  #disposeLocal(): void {
+    for (const d of this.#delayers.values()) d.kill();
+    this.#delayers.clear();
+    this.#readonly.clear();
+    this.#disks?.disposeSync();
   }
 
   #markDestroyed(): void {
@@ -590,6 +865,7 @@ export class ContainerCluster {
     run(['rm', '-f', '-v', ...this.nodes.map((n) => n.container)]);
     run(['volume', 'rm', '-f', ...this.nodes.map((n) => n.volume)]);
     run(['network', 'rm', this.network]);
+    this.#disposeLocal();
   }
 
   /** What of this cluster is still on the engine (containers, volumes, network): empty after a teardown. */

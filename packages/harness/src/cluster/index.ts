@@ -3,3 +3,4 @@ export * from './firewall.ts';
 export * from './netem.ts';
 export * from './process-cluster.ts';
 export * from './container-cluster.ts';
+export * from './fault-cluster.ts';

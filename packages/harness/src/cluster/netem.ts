@@ -61,16 +61,30 @@ export function netemProblems(p: NetemParams, where = 'netem'): string[] {
   return problems;
 }
 
-/** The argv (after `iptables -t mangle`) of each rule applying `p` to the packets of the given groups. */
-export function netemRules(chain: string, gids: readonly number[], p: NetemParams, queue: number): string[][] {
+/**
+ * The argv (after `iptables -t mangle`) of one rule applying `p` to the packets `match` selects: the rule shape
+ * both cluster kinds share (processes match their group on `lo`, containers their own `eth0`).
+ */
+export function netemRule(chain: string, match: readonly string[], p: NetemParams, queue: number): string[] {
   const problems = netemProblems(p);
   if (problems.length > 0) throw new Error(problems.join('; '));
   if (!Number.isSafeInteger(queue) || queue < 0 || queue > 65_535) throw new Error(`NFQUEUE number must be in 0..65535, got ${queue}`);
-  return gids.map((gid) => {
-    const match = ['-A', chain, '-o', 'lo', '-m', 'owner', '--gid-owner', String(gid)];
-    if (p.kind === 'loss') return [...match, '-m', 'statistic', '--mode', 'random', '--probability', (p.percent / 100).toFixed(6), '-j', 'DROP'];
-    return [...match, '-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'];
-  });
+  const head = ['-A', chain, ...match];
+  if (p.kind === 'loss') return [...head, '-m', 'statistic', '--mode', 'random', '--probability', (p.percent / 100).toFixed(6), '-j', 'DROP'];
+  return [...head, '-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass'];
+}
+
+/** The argv (after `iptables -t mangle`) of each rule applying `p` to the packets of the given groups on loopback. */
+export function netemRules(chain: string, gids: readonly number[], p: NetemParams, queue: number): string[][] {
+  return gids.map((gid) => netemRule(chain, ['-o', 'lo', '-m', 'owner', '--gid-owner', String(gid)], p, queue));
+}
+
+/** The interface a container sends on: its one network's veth end. */
+export const CONTAINER_EGRESS_INTERFACE = 'eth0';
+
+/** The argv (after `iptables -t mangle`) of the rule applying `p` to everything a container sends on its eth0. */
+export function containerNetemRule(chain: string, p: NetemParams, queue: number): string[] {
+  return netemRule(chain, ['-o', CONTAINER_EGRESS_INTERFACE], p, queue);
 }
 
 /** The delayer's command for `p` (loss needs none: the kernel drops). */
@@ -81,7 +95,12 @@ export function delayerCommand(p: NetemParams): Record<string, number> | null {
 }
 
 function mangle(args: readonly string[]): string {
-  return execFileSync('iptables', ['-w', '5', '-t', 'mangle', ...args], { encoding: 'utf8', timeout: iptablesTimeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('iptables', mangleArgv(args), { encoding: 'utf8', timeout: iptablesTimeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** `iptables` argv for the mangle table (the lock wait included): callers may run it in another namespace. */
+export function mangleArgv(args: readonly string[]): string[] {
+  return ['-w', '5', '-t', 'mangle', ...args];
 }
 
 function tryMangle(args: readonly string[]): boolean {
@@ -138,7 +157,11 @@ export function checkNetemTools(python: string): string[] {
   return problems;
 }
 
-class Delayer {
+/**
+ * One `nfq_delay.py` bound to one NFQUEUE number. `prefix` runs it through another command first: a container's
+ * delayer is `nsenter -t <pid> -n python3 ...`, since an NFQUEUE belongs to one network namespace.
+ */
+export class Delayer {
   readonly queue: number;
   readonly child: ChildProcess;
   #lines: string[] = [];
@@ -146,9 +169,10 @@ class Delayer {
   stderr = '';
   exited = false;
 
-  constructor(python: string, queue: number, seed: number) {
+  constructor(python: string, queue: number, seed: number, prefix: readonly string[] = []) {
     this.queue = queue;
-    this.child = spawn(python, [delayerScript, String(queue), String(seed)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = delayerArgv(python, queue, seed, prefix);
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let pending = '';
     this.child.stdout!.on('data', (c: Buffer) => {
       pending += c.toString('utf8');
@@ -204,6 +228,31 @@ class Delayer {
   }
 }
 
+/** The delayer's argv: `prefix`, then python, the script, the queue number and the seed. Pure, for tests. */
+export function delayerArgv(python: string, queue: number, seed: number, prefix: readonly string[] = []): string[] {
+  return [...prefix, python, delayerScript, String(queue), String(seed)];
+}
+
+/**
+ * Starts a delayer and waits until it bound its queue. A queue number another live delayer (in the same namespace)
+ * holds refuses the bind, so the next few numbers derived from `salt` are tried.
+ */
+export async function startDelayer(python: string, seed: number, salt: number, prefix: readonly string[] = []): Promise<Delayer> {
+  const errors: string[] = [];
+  for (let attempt = 0; attempt < queueAttemptsMax; attempt++) {
+    const queue = 10_000 + ((salt + attempt * 7919) % 50_000);
+    const delayer = new Delayer(python, queue, seed, prefix);
+    try {
+      await delayer.expect('ready', 'binding its queue');
+      return delayer;
+    } catch (err) {
+      delayer.kill();
+      errors.push((err as Error).message);
+    }
+  }
+  throw new Error(`could not start the packet delayer${prefix.length > 0 ? ` (${prefix.join(' ')})` : ''}: ${errors.join('; ')}`);
+}
+
 export class Netem {
   readonly chain: string;
   readonly #python: string;
@@ -235,21 +284,8 @@ export class Netem {
 
   async #startDelayer(): Promise<Delayer> {
     if (this.#delayer !== null && !this.#delayer.exited) return this.#delayer;
-    const errors: string[] = [];
-    // A queue number another live run holds refuses the bind: try the next few.
-    for (let attempt = 0; attempt < queueAttemptsMax; attempt++) {
-      const queue = 10_000 + ((process.pid + attempt * 7919) % 50_000);
-      const delayer = new Delayer(this.#python, queue, this.#seed);
-      try {
-        await delayer.expect('ready', 'binding its queue');
-        this.#delayer = delayer;
-        return delayer;
-      } catch (err) {
-        delayer.kill();
-        errors.push((err as Error).message);
-      }
-    }
-    throw new Error(`could not start the packet delayer: ${errors.join('; ')}`);
+    this.#delayer = await startDelayer(this.#python, this.#seed, process.pid);
+    return this.#delayer;
   }
 
   /** Applies `p` to the outgoing packets of the given node groups, replacing any fault in place. */

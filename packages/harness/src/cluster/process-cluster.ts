@@ -19,6 +19,7 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { NodeDisks } from './disks.ts';
+import type { FaultCluster } from './fault-cluster.ts';
 import { Firewall, checkIptables } from './firewall.ts';
 import { defaultPython } from '../workload/producer.ts';
 import { Netem, type NetemParams } from './netem.ts';
@@ -298,7 +299,7 @@ function installExitHooks(): void {
   }
 }
 
-export class ProcessCluster {
+export class ProcessCluster implements FaultCluster {
   readonly nodes: readonly NodeInfo[];
   readonly host: string;
   readonly #nodes: Map<string, ProcessNode>;

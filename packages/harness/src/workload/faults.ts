@@ -74,15 +74,18 @@ export function parseFaults(text: string): FaultSpec[] {
   });
 }
 
-/** Problems with faults the process runner cannot inject (none today: the list is for runners to come). */
-export function unsupportedFaults(faults: readonly FaultSpec[]): string[] {
+/** Every fault a cluster of containers can inject (container-cluster.ts): the same set, since both have netem, disks and lazyFs. */
+export const CONTAINER_FAULTS = PROCESS_FAULTS;
+
+/** Problems with faults the chosen cluster kind cannot inject. */
+export function unsupportedFaults(faults: readonly FaultSpec[], kind: 'processes' | 'containers' = 'processes'): string[] {
+  const supported: readonly string[] = kind === 'containers' ? CONTAINER_FAULTS : PROCESS_FAULTS;
+  const what = kind === 'containers' ? 'a cluster of containers' : 'a cluster of local processes';
   return faults.flatMap((f, i) => {
     const name = f.fault as string;
     // Unknown names are validateNemesisConfig's to report.
     if (!(FAULT_KINDS as readonly string[]).includes(name)) return [];
-    if (!(PROCESS_FAULTS as readonly string[]).includes(name)) {
-      return [`faults[${i}]: "${name}" is not supported on a cluster of local processes (supported: ${PROCESS_FAULTS.join(', ')})`];
-    }
+    if (!supported.includes(name)) return [`faults[${i}]: "${name}" is not supported on ${what} (supported: ${supported.join(', ')})`];
     return [];
   });
 }

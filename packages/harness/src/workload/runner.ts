@@ -20,6 +20,8 @@ import { reportHtml, reportJson } from '../report/report.ts';
 import { checkMount, DISK_BYTES_DEFAULT, diskSizeProblems } from '../cluster/disks.ts';
 import { checkIptables } from '../cluster/firewall.ts';
 import { checkNetemTools, type NetemParams } from '../cluster/netem.ts';
+import { checkContainerToolsSync, CONTAINER_BROKERS_MAX, ContainerCluster } from '../cluster/container-cluster.ts';
+import type { FaultCluster } from '../cluster/fault-cluster.ts';
 import { ProcessCluster } from '../cluster/process-cluster.ts';
 import { ConsumerProcess, groupRewinds, type ConsumerOp } from './consumer.ts';
 import { checkPython, defaultPython, ProducerProcess } from './producer.ts';
@@ -61,6 +63,11 @@ export interface NemesisRunOptions {
    * failed offline until it is reopened. Default true; false shows what the broker does without it.
    */
   readonly diskHealRestart?: boolean;
+  /**
+   * Run the nodes as containers of this image (scripts/setup-docker.sh builds `tributary:test`) instead of local
+   * processes: same schedule, workload, checker and report (needs root, a docker engine, nsenter, iptables).
+   */
+  readonly image?: string;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -80,7 +87,8 @@ export interface NemesisRunResult {
   readonly reportHtmlPath: string;
   readonly historyPath: string;
   /** The faults as they were actually applied (times from the run's start). */
-  readonly applied: readonly { atMs: number; detail: string }[];
+  /** Each event as played; `effect` says what it did where that is measurable (bytes a disk filler took). */
+  readonly applied: readonly { atMs: number; detail: string; effect?: string }[];
   /** The cluster was healthy again (every ISR full) before the read-back. */
   readonly healthyAtEnd: boolean;
   /** One line: the counts that matter. */
@@ -121,7 +129,11 @@ export function runConfig(o: NemesisRunOptions): { config: NemesisConfig; proble
     faultMs: o.faultMs ?? DEFAULTS.faultMs,
     quietMs: o.quietMs ?? DEFAULTS.quietMs,
   };
-  const problems = [...validateNemesisConfig(config), ...unsupportedFaults(o.faults)];
+  const problems = [...validateNemesisConfig(config), ...unsupportedFaults(o.faults, o.image !== undefined ? 'containers' : 'processes')];
+  if (o.image !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(o.image)) problems.push(`image must be a docker image reference such as tributary:test, got ${JSON.stringify(o.image)}`);
+    if (Number.isSafeInteger(o.brokers) && o.brokers > CONTAINER_BROKERS_MAX) problems.push(`a container cluster runs at most ${CONTAINER_BROKERS_MAX} brokers, got ${o.brokers}; use fewer or run local processes (no image)`);
+  }
   const partitions = o.partitions ?? DEFAULTS.partitions;
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > 1000) problems.push(`partitions must be an integer in 1..1000, got ${String(partitions)}`);
   const producers = o.producers ?? DEFAULTS.producers;
@@ -147,9 +159,11 @@ export function prepareRun(o: NemesisRunOptions): NemesisSchedule {
   problems.push(...checkPython());
   if (usesNetem(o.faults)) problems.push(...checkNetemTools(defaultPython));
   if (wantsDisks(o)) problems.push(...checkMount());
+  // Containers are partitioned with iptables inside their own namespaces: the host's iptables must run, not own rules.
+  if (o.image !== undefined) problems.push(...checkContainerToolsSync(o.image));
   if (problems.length > 0) throw new NemesisConfigError(problems);
   const schedule = nemesisSchedule(config);
-  if (o.faults.some((f) => f.fault === 'partition')) checkIptables();
+  if (o.image === undefined && o.faults.some((f) => f.fault === 'partition')) checkIptables();
   return schedule;
 }
 
@@ -195,7 +209,8 @@ export function netemParams(e: NemesisEvent): NetemParams {
   }
 }
 
-async function apply(cluster: ProcessCluster, e: NemesisEvent, diskHealRestart: boolean): Promise<void> {
+/** Plays one event; returns what it measurably did, if anything. */
+async function apply(cluster: FaultCluster, e: NemesisEvent, diskHealRestart: boolean): Promise<string | undefined> {
   switch (e.fault) {
     case 'kill':
       if (e.phase === 'start') await cluster.kill(e.targets);
@@ -206,12 +221,12 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent, diskHealRestart: 
       else await cluster.restart(e.targets);
       return;
     case 'pause':
-      if (e.phase === 'start') cluster.pause(e.targets);
-      else cluster.resume(e.targets);
+      if (e.phase === 'start') await cluster.pause(e.targets);
+      else await cluster.resume(e.targets);
       return;
     case 'partition':
-      if (e.phase === 'start') cluster.partition(e.sides![0], e.sides![1], e.oneWay ?? false);
-      else cluster.heal();
+      if (e.phase === 'start') await cluster.partition(e.sides![0], e.sides![1], e.oneWay ?? false);
+      else await cluster.heal();
       return;
     case 'latency':
     case 'loss':
@@ -222,11 +237,14 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent, diskHealRestart: 
     case 'disk-full':
     case 'disk-readonly':
       if (e.phase === 'start') {
-        if (e.fault === 'disk-full') cluster.diskFull(e.targets);
-        else cluster.diskReadonly(e.targets);
+        if (e.fault === 'disk-full') {
+          const filled = cluster.diskFull(e.targets);
+          return Object.entries(filled).map(([n, bytes]) => `${n}: filler took ${bytes} bytes`).join(', ');
+        }
+        await cluster.diskReadonly(e.targets);
         return;
       }
-      cluster.diskHeal(e.targets);
+      await cluster.diskHeal(e.targets);
       // A log whose flush failed (ENOSPC writing an index, any EROFS) refuses writes until it is reopened, like
       // Kafka's offline log dir: the node must restart to take its replicas back.
       if (diskHealRestart) {
@@ -239,7 +257,7 @@ async function apply(cluster: ProcessCluster, e: NemesisEvent, diskHealRestart: 
       else await cluster.restart(e.targets);
       return;
     default:
-      throw new Error(`fault ${e.fault} is not supported on a cluster of local processes`);
+      throw new Error(`fault ${e.fault} is not supported by the nemesis runner`);
   }
 }
 
@@ -260,21 +278,23 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
   const reportHtmlPath = join(outDir, 'report.html');
 
   const history: HistoryOp[] = [];
-  const applied: { atMs: number; detail: string }[] = [];
+  const applied: { atMs: number; detail: string; effect?: string }[] = [];
   const producers: ProducerProcess[] = [];
   const consumers: ConsumerProcess[] = [];
   let keepNodes = o.keepNodes ?? false;
   log(`nemesis seed ${o.seed}: ${o.controllers} controllers + ${o.brokers} brokers, ${schedule.events.length / 2} fault windows over ${o.durationMs} ms; output in ${outDir}`);
-  const cluster = await ProcessCluster.start({
+  const faultOptions = {
     controllers: o.controllers,
     brokers: o.brokers,
     dir: nodesDir,
-    partitions: o.faults.some((f) => f.fault === 'partition'),
     netem: usesNetem(o.faults),
     lazyFs: o.faults.some((f) => f.fault === 'power-loss'),
     seed: o.seed,
     ...(wantsDisks(o) ? { diskBytes: o.diskBytes ?? DISK_BYTES_DEFAULT } : {}),
-  });
+  };
+  const cluster: FaultCluster = o.image !== undefined
+    ? await ContainerCluster.start({ ...faultOptions, image: o.image })
+    : await ProcessCluster.start({ ...faultOptions, partitions: o.faults.some((f) => f.fault === 'partition') });
   try {
     const admin = new KafkaClient({ bootstrapServers: cluster.bootstrap, clientId: 'trib-chaos', requestTimeoutMs: 15_000 });
     try {
@@ -303,9 +323,9 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
         const detail = describeEvent(e);
         const atMs = Date.now() - t0;
         history.push({ type: 'nemesis', fault: e.fault, phase: e.phase, detail, timeMs: Date.now() });
-        await apply(cluster, e, o.diskHealRestart ?? true);
-        applied.push({ atMs, detail });
-        log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
+        const effect = await apply(cluster, e, o.diskHealRestart ?? true);
+        applied.push({ atMs, detail, ...(effect !== undefined ? { effect } : {}) });
+        log(`+${(atMs / 1000).toFixed(1)}s ${e.phase === 'start' ? 'fault' : 'heal '} ${detail}${effect !== undefined ? ` (${effect})` : ''}${e.phase === 'stop' ? ` (done after ${Date.now() - t0 - atMs} ms)` : ''}`);
       }
       await sleep(t0 + o.durationMs - Date.now());
     } finally {
@@ -360,7 +380,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     const meta = {
       title: `Tributary nemesis run, seed ${o.seed}`,
       seed: o.seed,
-      cluster: `${o.controllers} controllers + ${o.brokers} brokers (local processes)`,
+      cluster: `${o.controllers} controllers + ${o.brokers} brokers (${o.image !== undefined ? `containers of ${o.image}` : 'local processes'})`,
       faults: o.faults.map((f) => f.fault).join(', '),
       durationMs: o.durationMs,
       workload: `${count} idempotent acks=all producers (librdkafka) at ${o.ratePerS ?? DEFAULTS.ratePerS}/s each, topic ${topic} with ${partitions} partitions, RF ${rf}, min.insync.replicas ${minIsr}; live consumers: ${consumerCounts.assign} by assignment, ${consumerCounts.group} in group trib-chaos-${o.seed}; final read-back with kcat`,
@@ -379,12 +399,20 @@ export async function runNemesis(o: NemesisRunOptions): Promise<NemesisRunResult
     return { report, schedule, outDir, reportJsonPath, reportHtmlPath, historyPath, applied, healthyAtEnd, summary, producerEpochBumps, consumers: consumerSummaries, groupRewinds: rewinds };
   } catch (err) {
     keepNodes = true;
-    const tails = cluster.logTails(60);
+    const tails = await cluster.logTails(60);
     writeFileSync(join(outDir, 'failure.txt'), `${(err as Error).stack ?? String(err)}\n\n${Object.entries(tails).map(([n, t]) => `----- ${n} -----\n${t}`).join('\n')}\n`);
     throw err;
   } finally {
     producers.forEach((p) => p.kill());
     consumers.forEach((c) => c.kill());
+    // Containers' logs go with the containers: a kept run keeps them (nodes/<name>/container.log).
+    if (keepNodes && o.image !== undefined) {
+      const tails = await Promise.resolve(cluster.logTails(10_000)).catch(() => ({}));
+      for (const [name, text] of Object.entries(tails)) {
+        mkdirSync(join(nodesDir, name), { recursive: true });
+        writeFileSync(join(nodesDir, name, 'container.log'), text);
+      }
+    }
     // The disks live in RAM: a kept run keeps a copy of each node's data (nodes/<name>/data-saved).
     await cluster.destroy({ saveData: keepNodes });
     if (!keepNodes) rmSync(nodesDir, { recursive: true, force: true });
