@@ -65,6 +65,46 @@ describe('LazyFileSystem', () => {
     }
   });
 
+  it('a read that overlaps a write-back returns the written bytes, not zeros', async () => {
+    // A base file system whose reads wait for the test: the write-back runs to its end while the read is in flight.
+    const base = new NodeFileSystem();
+    let releaseRead: () => void = () => {};
+    let readStarted: () => void = () => {};
+    const started = new Promise<void>((r) => (readStarted = r));
+    let holdReads = false;
+    const gated: FileSystem = Object.assign(Object.create(base) as FileSystem, {
+      open: async (path: string, mode: Parameters<FileSystem['open']>[1]): Promise<FileHandle> => {
+        const h = await base.open(path, mode);
+        return Object.assign(Object.create(h) as FileHandle, {
+          read: async (buf: Buffer, offset: number, length: number, position: number): Promise<number> => {
+            if (holdReads) {
+              holdReads = false;
+              readStarted();
+              await new Promise<void>((r) => (releaseRead = r));
+            }
+            return h.read(buf, offset, length, position);
+          },
+          write: h.write.bind(h), size: h.size.bind(h), sync: h.sync.bind(h), truncate: h.truncate.bind(h), close: h.close.bind(h),
+        });
+      },
+    });
+    const fs = new LazyFileSystem({ base: gated });
+    const h = await fs.open(join(tempDir(), 'f'), 'create');
+    await h.write(Buffer.alloc(100, 1), 0);
+    await h.sync(); // 100 bytes on disk
+    await h.write(Buffer.alloc(100, 2), 100); // 100 dirty bytes after them
+    holdReads = true;
+    const buf = Buffer.alloc(200);
+    const reading = h.read(buf, 0, 200, 0);
+    await started;
+    await fs.writeBack(join(dirs.at(-1)!, 'f'));
+    releaseRead();
+    expect(await reading).toBe(200);
+    expect(buf.subarray(0, 100).equals(Buffer.alloc(100, 1))).toBe(true);
+    expect(buf.subarray(100).equals(Buffer.alloc(100, 2)), 'the bytes written back while the read waited').toBe(true);
+    await h.close();
+  });
+
   it('keeps only fsynced data once the process that wrote is gone; names move and go with the data', async () => {
     const dir = tempDir();
     const fs = new LazyFileSystem();

@@ -135,10 +135,13 @@ export class LazyFileSystem implements FileSystem {
     const n = Math.min(length, this.logicalSize(s) - position);
     if (n <= 0) return 0;
     const fromDisk = Math.max(0, Math.min(n, s.diskSize - position));
+    // The extents as they are now: a write-back finishing during the disk read below removes them from the list, and
+    // their bytes lie past the disk size taken above, so without them the read would return zeros there.
+    const extents = s.extents.filter((e) => e.position < position + n && end(e) > position);
     const got = fromDisk > 0 ? await readAt(real, buf, offset, fromDisk, position) : 0;
     // Past the disk's end and before a dirty extent: a hole, zeros as POSIX reads them.
     buf.fill(0, offset + got, offset + n);
-    for (const e of s.extents) if (e.position < position + n && end(e) > position) overlay(e, buf, offset, position, n);
+    for (const e of extents) overlay(e, buf, offset, position, n);
     return n;
   }
 
