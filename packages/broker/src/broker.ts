@@ -59,8 +59,6 @@ const FLUSH_CHECK_INTERVAL_MS = 1000;
 const READY_WAIT_MS = 10_000;
 /** How long stopping waits for the metadata follower and the heartbeat loop to finish their current call. */
 const STOP_WAIT_MS = 1_000;
-/** How often the broker checks that it has not stood still (leadershipTrusted). */
-const STALL_CHECK_INTERVAL_MS = 100;
 
 /** Waits for `promise` (ignoring its outcome) or `ms`, whichever comes first. */
 function settleWithin(promise: Promise<unknown>, ms: number, timer: Timer): Promise<void> {
@@ -117,11 +115,6 @@ export class Broker {
   #flushTimer: { cancel(): void } | null = null;
   #cleanerTimer: { cancel(): void } | null = null;
   #hwCheckpointTimer: { cancel(): void } | null = null;
-  #stallTimer: { cancel(): void } | null = null;
-  #stallThresholdMs = Number.MAX_SAFE_INTEGER;
-  #lastStallCheckMs = 0;
-  /** When a stall was noticed; null once a later heartbeat confirmed the session. */
-  #stalledSinceMs: number | null = null;
   #offsetsTopicCreation: Promise<void> | null = null;
   #closed = false;
 
@@ -209,12 +202,8 @@ export class Broker {
       onRegistered: (brokerEpoch) => logger.info({ brokerEpoch }, 'registered with the controller quorum'),
       onFenced: () => logger.warn({}, 'fenced by the controller: not leading partitions until unfenced'),
       onUnfenced: () => broker.#onUnfenced(),
-      monotonicMs: () => broker.clock.monotonicMs(),
-      onHeartbeatAnswered: (sentAtMs, isFenced) => broker.#onHeartbeatAnswered(sentAtMs, isFenced),
       onError: (err) => logger.warn({ err }, 'broker heartbeat failed; retrying'),
     });
-    broker.#stallThresholdMs = Math.max(STALL_CHECK_INTERVAL_MS * 4, Math.floor(config.int('broker.session.timeout.ms') / 2));
-    broker.#scheduleStallCheck();
     broker.#scheduleRetention();
     broker.#scheduleFlush();
     broker.#scheduleHighWatermarkCheckpoint();
@@ -353,7 +342,6 @@ export class Broker {
     this.#flushTimer?.cancel();
     this.#cleanerTimer?.cancel();
     this.#hwCheckpointTimer?.cancel();
-    this.#stallTimer?.cancel();
     // Controlled shutdown: the controller moves this broker's leaderships to other in-sync replicas before
     // it goes (clients fail over at once instead of after the session timeout) and ends its session fenced,
     // so the next start registers at once instead of waiting out the old session.
@@ -373,43 +361,6 @@ export class Broker {
   }
 
   /** flush.ms needs a clock tick even when a partition receives no appends. */
-  /**
-   * Whether this broker may act on its leaderships now. Not after it stood still (SIGSTOP, a paused VM or container,
-   * starved of CPU) for half a session timeout or more: the controller may have fenced it and moved its leaderships
-   * meanwhile, and its metadata cannot show that yet. A zombie leader answering clients from that stale view made a
-   * consumer (librdkafka 2.0.2, which ignores leader epochs) fetch an offset the zombie did not have, get
-   * OFFSET_OUT_OF_RANGE and reset to the earliest offset. Checked on every request, since requests that waited in the
-   * sockets may run before the stall check's timer does. Trusted again once a heartbeat sent after the stall was
-   * answered with this broker unfenced (if the controller fenced it, unfencing waits for the metadata to catch up).
-   */
-  get leadershipTrusted(): boolean {
-    if (this.#lifecycle === null) return true;
-    if (this.#stalledSinceMs !== null) return false;
-    return this.clock.monotonicMs() - this.#lastStallCheckMs < this.#stallThresholdMs;
-  }
-
-  #noteStall(gapMs: number): void {
-    if (this.#stalledSinceMs === null) this.logger.warn({ stalledMs: Math.round(gapMs), thresholdMs: this.#stallThresholdMs }, 'this broker stood still (paused or starved of CPU); not leading partitions until a heartbeat confirms its session');
-    this.#stalledSinceMs = this.clock.monotonicMs();
-  }
-
-  #onHeartbeatAnswered(sentAtMs: number, isFenced: boolean): void {
-    if (this.#stalledSinceMs !== null && sentAtMs >= this.#stalledSinceMs && !isFenced) {
-      this.#stalledSinceMs = null;
-      this.logger.info({}, 'session confirmed after a stall; leading partitions again');
-    }
-  }
-
-  #scheduleStallCheck(): void {
-    this.#lastStallCheckMs = this.clock.monotonicMs();
-    this.#stallTimer = this.timer.after(STALL_CHECK_INTERVAL_MS, () => {
-      if (this.#closed) return;
-      const gapMs = this.clock.monotonicMs() - this.#lastStallCheckMs;
-      if (gapMs >= this.#stallThresholdMs) this.#noteStall(gapMs);
-      this.#scheduleStallCheck();
-    });
-  }
-
   #scheduleFlush(): void {
     const configured = this.config.int('log.flush.scheduler.interval.ms');
     const intervalMs = configured >= Number.MAX_SAFE_INTEGER ? FLUSH_CHECK_INTERVAL_MS : configured;

@@ -104,7 +104,6 @@ function epochStub(): Broker {
     replicas: { leaderPartition: (topic: string, index: number) => (topic === 't' && index === 0 ? leader : undefined) },
     metadata: { image: { topic: (name: string) => (name === 't' ? { partitions: [{}, {}] } : undefined) } },
     logger: { error: () => {} },
-    leadershipTrusted: true,
   } as unknown as Broker;
 }
 

@@ -62,7 +62,7 @@ async function firstLife(fs: MemoryFileSystem): Promise<void> {
 }
 
 function stubBroker(rm: ReplicaManager, img: MetadataImage): Broker {
-  return { replicas: rm, metadata: { image: img }, logger: silentLogger, leadershipTrusted: true } as unknown as Broker;
+  return { replicas: rm, metadata: { image: img }, logger: silentLogger } as unknown as Broker;
 }
 
 const ctx = (apiVersion: number): RequestContext => ({ header: { apiKey: 2, apiVersion, correlationId: 1, clientId: 'test' }, clientHost: '127.0.0.1', signal: new AbortController().signal });

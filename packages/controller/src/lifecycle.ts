@@ -38,10 +38,6 @@ export interface BrokerLifecycleOptions {
   onFenced?: () => void;
   onUnfenced?: () => void;
   onShouldShutDown?: () => void;
-  /** After each answered heartbeat: when it was sent (by `monotonicMs`) and whether the controller has this broker fenced. */
-  onHeartbeatAnswered?: (sentAtMs: number, isFenced: boolean) => void;
-  /** The clock for `onHeartbeatAnswered` (default performance.now). */
-  monotonicMs?: () => number;
   onError?: (err: unknown) => void;
   logger?: Logger;
 }
@@ -200,7 +196,6 @@ export class BrokerLifecycle {
   async #heartbeat(): Promise<number> {
     this.stats.heartbeats++;
     const epoch = this.#brokerEpoch;
-    const sentAtMs = (this.#opts.monotonicMs ?? (() => performance.now()))();
     const r = await this.#opts.client.brokerHeartbeat(
       { brokerId: this.brokerId, brokerEpoch: epoch, currentMetadataOffset: this.#opts.metadataOffset(), wantFence: this.#wantFence, wantShutDown: this.#wantShutDown },
       { timeoutMs: this.#requestTimeoutMs },
@@ -218,7 +213,6 @@ export class BrokerLifecycle {
     }
     if (r.errorCode !== ErrorCode.NONE) throw new Error(`heartbeat refused (${r.errorCode}): ${r.errorMessage}`);
     this.#caughtUp = r.isCaughtUp;
-    this.#opts.onHeartbeatAnswered?.(sentAtMs, r.isFenced);
     if (r.shouldShutDown) {
       this.#state = 'shut-down';
       this.#logger.info({}, 'controlled shutdown complete');

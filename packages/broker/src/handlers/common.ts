@@ -29,8 +29,7 @@ export function isInternal(name: string): boolean {
  */
 export function servingPartition(broker: Broker, topic: string, index: number): Partition | number {
   const p = broker.replicas.leaderPartition(topic, index);
-  // After a stall this broker's view of its leaderships may be stale (Broker.leadershipTrusted): clients go elsewhere.
-  if (p !== undefined) return broker.leadershipTrusted ? p : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  if (p !== undefined) return p;
   const t = broker.metadata.image.topic(topic);
   if (t === undefined || index < 0 || index >= t.partitions.length) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   return ErrorCode.NOT_LEADER_OR_FOLLOWER;
